@@ -1,0 +1,78 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "base/process.h"
+#include "base/strings.h"
+
+namespace ovlab {
+namespace {
+
+TEST(Strings, SplitJoinRoundTrip) {
+  auto parts = Split("l/A:l/B::l/C", ':');
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[2], "");
+  EXPECT_EQ(Join(parts, ":"), "l/A:l/B::l/C");
+}
+
+TEST(Strings, ParseSizeUnits) {
+  EXPECT_EQ(ParseSize("512M"), 512ull << 20);
+  EXPECT_EQ(ParseSize("4GiB"), 4ull << 30);
+  EXPECT_EQ(ParseSize("65536"), 65536u);
+  EXPECT_EQ(ParseSize("12Q"), std::nullopt);
+  EXPECT_EQ(ParseSize(""), std::nullopt);
+}
+
+TEST(Strings, JsonQuoteEscapes) { EXPECT_EQ(JsonQuote("a\"b\\\n"), "\"a\\\"b\\\\\\n\""); }
+
+TEST(Paths, JoinBaseDir) {
+  EXPECT_EQ(JoinPath("/a/", "/b"), "/a/b");
+  EXPECT_EQ(BaseName("/x/y/"), "y");
+  EXPECT_EQ(DirName("/x/y"), "/x");
+  EXPECT_EQ(DirName("y"), ".");
+  EXPECT_EQ(DirName("/y"), "/");
+}
+
+TEST(Fs, AtomicWriteMakeDirsRemoveTree) {
+  auto dir = MakeTempDir("/tmp", "ovlab-base-");
+  ASSERT_TRUE(dir) << dir.error().message;
+  std::string deep = JoinPath(*dir, "a/b/c");
+  ASSERT_TRUE(MakeDirs(deep));
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(deep, "f"), "hello", 0600));
+  EXPECT_EQ(*ReadFileText(JoinPath(deep, "f")), "hello");
+  EXPECT_EQ(LStat(JoinPath(deep, "f"))->st_mode & 07777, 0600u);
+  ASSERT_EQ(::symlink("/etc", JoinPath(deep, "etc").c_str()), 0);
+  ASSERT_TRUE(RemoveTree(*dir));
+  EXPECT_FALSE(PathExists(*dir));
+  EXPECT_TRUE(PathExists("/etc/passwd")) << "RemoveTree followed a symlink";
+  EXPECT_TRUE(RemoveTree(*dir)) << "a missing path is success";
+}
+
+TEST(Fs, MakeDirsOverFileIsNotDir) {
+  auto dir = MakeTempDir("/tmp", "ovlab-base-");
+  ASSERT_TRUE(dir);
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(*dir, "f"), "x"));
+  auto st = MakeDirs(JoinPath(*dir, "f/g"));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ENOTDIR);
+  ASSERT_TRUE(RemoveTree(*dir));
+}
+
+TEST(Process, RunCheckedReportsExitAndLastLine) {
+  auto ok = RunChecked({"sh", "-c", "echo hi"});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, "hi\n");
+  auto bad = RunChecked({"sh", "-c", "echo first; echo last-line >&2; exit 3"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("exited with 3: last-line"), std::string::npos)
+      << bad.error().message;
+  EXPECT_FALSE(RunCommand({"/nonexistent/prog"}));
+  EXPECT_TRUE(HaveProgram("sh"));
+  EXPECT_FALSE(HaveProgram("no-such-program-ovlab"));
+}
+
+}  // namespace
+}  // namespace ovlab

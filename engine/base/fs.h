@@ -1,0 +1,41 @@
+// Small filesystem helpers shared by every part of ovlab. Nothing here follows a symlink
+// unless its name says so.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace ovlab {
+
+Result<std::string> ReadFileText(const std::string& path);
+// Writes via "<path>.tmp-<pid>", fsync, rename: readers see the old or the new content, never a part.
+Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
+// mkdir -p; existing directories are fine, an existing non-directory is ENOTDIR.
+Status MakeDirs(const std::string& path, mode_t mode = 0755);
+// rm -rf without following symlinks and without crossing into other mounts (EBUSY then).
+// A missing path is success.
+Status RemoveTree(const std::string& path);
+// Same, on a directory fd relative name (used inside layer roots).
+Status RemoveTreeAt(int dirfd, const std::string& name);
+bool PathExists(const std::string& path);  // lstat succeeds
+Result<struct stat> LStat(const std::string& path);
+Result<std::string> ReadLink(const std::string& path);
+Result<std::vector<std::string>> ListDir(const std::string& path);  // names without . and ..
+Result<UniqueFd> OpenPath(const std::string& path, int flags, mode_t mode = 0);
+
+// "a" + "b" -> "a/b", without doubling slashes.
+std::string JoinPath(std::string_view a, std::string_view b);
+std::string BaseName(std::string_view path);
+std::string DirName(std::string_view path);
+
+// Makes a fresh directory "<parent>/<prefix>XXXXXX" (mkdtemp).
+Result<std::string> MakeTempDir(const std::string& parent, std::string_view prefix);
+
+}  // namespace ovlab
