@@ -68,6 +68,16 @@ Status MakeDirs(const std::string& path, mode_t mode) {
   return {};
 }
 
+Status MakeDir(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) != 0) return FailErrno(errno, "mkdir " + path);
+  if (::chmod(path.c_str(), mode) != 0) {
+    int err = errno;
+    ::rmdir(path.c_str());
+    return FailErrno(err, "chmod " + path);
+  }
+  return {};
+}
+
 Status RemoveTreeAt(int dirfd, const std::string& name) {
   struct stat st;
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {

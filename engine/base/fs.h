@@ -19,6 +19,8 @@ Result<std::string> ReadFileText(const std::string& path);
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
 // mkdir -p; existing directories are fine, an existing non-directory is ENOTDIR.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
+// One mkdir with exactly `mode` whatever the umask (mkdir, then chmod); EEXIST is an error.
+Status MakeDir(const std::string& path, mode_t mode);
 // rm -rf without following symlinks and without crossing into other mounts (EBUSY then).
 // A missing path is success.
 Status RemoveTree(const std::string& path);
