@@ -1,0 +1,47 @@
+"""Human-readable numbers for tables and axis ticks."""
+
+import math
+
+_TIME_UNITS_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def to_ns(value: float, unit: str) -> float:
+    if unit not in _TIME_UNITS_NS:
+        raise ValueError(f"unknown time_unit {unit!r}")
+    return value * _TIME_UNITS_NS[unit]
+
+
+def fmt_time_ns(ns) -> str:
+    if ns is None or not math.isfinite(ns):
+        return "–"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if abs(ns) >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def fmt_bytes(n) -> str:
+    if n is None:
+        return "–"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.4g} {unit}"
+    return f"{n:.4g} B"
+
+
+def fmt_rate(bytes_per_second) -> str:
+    if bytes_per_second is None:
+        return "–"
+    return fmt_bytes(bytes_per_second) + "/s"
+
+
+def fmt_count(n) -> str:
+    if n is None:
+        return "–"
+    return f"{n:,.0f}" if abs(n) >= 100 else f"{n:.3g}"
+
+
+def fmt_ratio(r) -> str:
+    if r is None or not math.isfinite(r):
+        return "–"
+    return f"{r:.2f}×"
