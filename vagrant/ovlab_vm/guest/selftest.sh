@@ -1,0 +1,96 @@
+#!/bin/sh
+# The runner's own payload: a few overlay union checks on a tmpfs, written as a conformance
+# matrix (schema ovlab-conformance/1, target "kernel"). It proves the VM pipeline (modules, mount,
+# results channel) independently of the C++ suite. Runs under busybox sh and the host's sh.
+# usage: selftest.sh --matrix-out FILE
+# Exit: 0 all cases pass, 1 a case failed, 2 the overlay could not be mounted or bad usage.
+set -u
+if [ $# -ne 2 ] || [ "$1" != "--matrix-out" ]; then
+  echo "usage: selftest.sh --matrix-out FILE" >&2
+  exit 2
+fi
+matrix=$2
+base=$(mktemp -d /tmp/ovlab-selftest.XXXXXX) || exit 2
+mounted=""
+
+cleanup() {
+  for m in $mounted; do umount "$m" 2>/dev/null; done
+  rm -rf "$base" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mount -t tmpfs -o size=64m ovlab-selftest "$base" || exit 2
+mounted="$base"
+L=$base/lower U=$base/upper W=$base/work M=$base/merged
+mkdir "$L" "$U" "$W" "$M" "$L/d" "$U/du"
+echo lower >"$L/a"
+echo keep >"$L/b"
+echo read >"$L/c"
+echo lower >"$L/u"
+echo upper >"$U/u"
+echo f >"$L/d/f"
+
+if ! mount -t overlay overlay -o "lowerdir=$L,upperdir=$U,workdir=$W" "$M"; then
+  echo "selftest: mount -t overlay failed (is the overlay module loaded?)" >&2
+  exit 2
+fi
+mounted="$M $mounted"
+
+cases=""
+failed=0
+record() {  # record ID FAMILY CHECKLIST OK DETAIL
+  if [ "$4" = 0 ]; then
+    result='{"status": "pass"}'
+  else
+    detail=$(printf '%s' "$5" | tr -d '"\\' | tr '\n' ' ')
+    result="{\"status\": \"fail\", \"observed\": \"$detail\"}"
+    failed=1
+  fi
+  echo "selftest: $1: $([ "$4" = 0 ] && echo pass || echo "fail ($5)")"
+  entry="{\"id\": \"$2.$1\", \"family\": \"$2\", \"checklist\": [\"$3\"], \"results\": {\"kernel\": $result}}"
+  cases="${cases:+$cases,
+  }$entry"
+}
+
+got=$(cat "$M/a")
+[ "$got" = lower ]
+record lower_visible lookup LK1 $? "merged/a reads '$got'"
+
+got=$(cat "$M/u")
+[ "$got" = upper ]
+record upper_wins lookup LK1 $? "merged/u reads '$got'"
+
+cat "$M/c" >/dev/null
+[ ! -e "$U/c" ]
+record read_no_copy_up copy_up CU1 $? "reading merged/c created upper/c"
+
+echo more >>"$M/a"
+[ "$(cat "$U/a" 2>/dev/null)" = "lower
+more" ] && [ "$(cat "$L/a")" = lower ]
+record append_copies_up copy_up CU1 $? "upper/a='$(cat "$U/a" 2>/dev/null)' lower/a='$(cat "$L/a")'"
+
+rm "$M/b"
+[ ! -e "$M/b" ] && [ -c "$U/b" ] && [ "$(stat -c '%t:%T' "$U/b")" = 0:0 ]
+record unlink_makes_whiteout whiteout WO1 $? "merged/b exists=$([ -e "$M/b" ] && echo y || echo n), upper/b is $(stat -c '%F %t:%T' "$U/b" 2>&1)"
+
+listing=$(ls -A "$M" | tr '\n' ' ')
+[ "$listing" = "a c d du u " ]
+record merged_listing readdir RD1 $? "ls merged = '$listing'"
+
+rm -r "$M/d" && mkdir "$M/d"
+[ -z "$(ls -A "$M/d")" ] && [ -e "$L/d/f" ]
+record rmdir_mkdir_is_opaque opaque OP1 $? "merged/d holds '$(ls -A "$M/d" | tr '\n' ' ')'"
+
+kernel=$(uname -r)
+tmp="$matrix.tmp"
+cat >"$tmp" <<JSON
+{"schema": "ovlab-conformance/1", "generator": "vagrant/ovlab_vm/guest/selftest.sh",
+ "kernel": "$kernel",
+ "targets": {"kernel": {"version": "$kernel", "options": "lowerdir,upperdir,workdir", "status": "ok", "skip_reason": null}},
+ "cases": [
+  $cases
+ ]}
+JSON
+mv "$tmp" "$matrix"
+exit $failed

@@ -1,0 +1,111 @@
+"""Booting a kernel + initramfs under QEMU and reading the results it sends back."""
+
+import base64
+import fcntl
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import time
+
+from .errors import RunnerError
+
+QEMU = "qemu-system-x86_64"
+KVM_GET_API_VERSION = 0xAE00
+BEGIN, END = "OVLAB-RESULTS-BEGIN", "OVLAB-RESULTS-END"
+PANIC_MARKERS = ("Kernel panic", "end Kernel panic")
+
+
+def kvm_usable(dev="/dev/kvm", probe_seconds=2.0):
+    """True when KVM really runs a guest. Nested setups often have a /dev/kvm that opens and even
+    creates a VM while QEMU then aborts setting up the vCPU, so the last word is a QEMU probe:
+    a firmware-only guest that must still be running after probe_seconds."""
+    try:
+        fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if fcntl.ioctl(fd, KVM_GET_API_VERSION) != 12:
+            return False
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    probe = [QEMU, "-accel", "kvm", "-cpu", "host", "-nodefaults", "-display", "none", "-m", "64"]
+    proc = subprocess.Popen(probe, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(timeout=probe_seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
+
+
+def check_qemu():
+    if not shutil.which(QEMU):
+        raise RunnerError(f"{QEMU} not found: apt-get install qemu-system-x86")
+
+
+def command(kernel, initrd, console_log, data_log, accel, memory_mb, smp):
+    append = "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init"
+    cmd = [QEMU, "-nodefaults", "-display", "none", "-no-reboot", "-m", str(memory_mb), "-smp", str(smp)]
+    cmd += ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
+    cmd += ["-kernel", kernel, "-initrd", initrd, "-append", append]
+    cmd += ["-serial", f"file:{console_log}", "-serial", f"file:{data_log}"]
+    return cmd
+
+
+def decode_results(data_text):
+    """The tar.gz the guest sent between the markers; raises RunnerError when cut short."""
+    if BEGIN not in data_text:
+        raise RunnerError("the guest sent no results (it died before the payload finished)")
+    after = data_text.split(BEGIN, 1)[1]
+    header, _, body = after.partition("\n")
+    if END not in body:
+        raise RunnerError("the guest's results were cut off (timeout or crash while sending)")
+    payload = "".join(body.split(END, 1)[0].split())
+    try:
+        blob = base64.b64decode(payload, validate=True)
+    except ValueError as e:
+        raise RunnerError(f"the guest's results are corrupt ({e})") from None
+    if header.strip() and int(header.strip()) != len(blob):
+        raise RunnerError(f"the guest's results are {len(blob)} bytes, it announced {header.strip()}")
+    return blob
+
+
+def extract_results(blob, dest):
+    """Unpacks the results archive into dest, refusing paths that leave it."""
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            target = os.path.realpath(os.path.join(dest, member.name))
+            if not (target == os.path.realpath(dest) or target.startswith(os.path.realpath(dest) + os.sep)):
+                raise RunnerError(f"the guest's results hold a path outside the output: {member.name}")
+            if not (member.isfile() or member.isdir()):
+                raise RunnerError(f"the guest's results hold a non-regular file: {member.name}")
+        tar.extractall(dest)
+
+
+def classify_console(console_text):
+    """'panic' when the console shows a kernel panic, else None."""
+    return "panic" if any(m in console_text for m in PANIC_MARKERS) else None
+
+
+def boot(cmd, timeout):
+    """Runs QEMU; returns (exit code or None on timeout, wall seconds, its output). Kills it on timeout."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        code = None
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return code, time.monotonic() - start, out.decode("utf-8", "replace")

@@ -1,0 +1,159 @@
+"""Per-kernel status, DIR/index.json for reports/, and the summary printed at the end."""
+
+import dataclasses
+import json
+import os
+
+INDEX_SCHEMA = "ovlab-kernels/1"
+# Files a kernel run may leave in DIR/<kernel>/, by role (index.json lists those that exist).
+RESULT_FILES = {"matrix": "matrix.json", "bench": "bench.json", "console": "console.log", "status": "status.json"}
+
+
+@dataclasses.dataclass
+class KernelResult:
+    kernel: str  # the requested label: 5.10, 6.1, 6.12, host
+    status: str = "error"  # ok | failed | timeout | panic | missing-module | no-result | fetch-error | error
+    error: str = ""
+    suite: str = ""
+    package: str = ""
+    package_version: str = ""
+    release: str = ""  # uname -r seen by the payload
+    exit_code: object = None
+    wall_seconds: object = None
+    accel: str = ""  # kvm | tcg | host
+    emulated: bool = False
+    how: str = ""  # "qemu" or "run directly on the host (unshare -m)"
+    modules_loaded: list = dataclasses.field(default_factory=list)
+    modules_failed: list = dataclasses.field(default_factory=list)
+    modules_builtin: list = dataclasses.field(default_factory=list)
+    modules_missing: list = dataclasses.field(default_factory=list)
+    steps: list = dataclasses.field(default_factory=list)
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+
+def parse_steps(text):
+    """steps.txt lines `NAME EXIT SECONDS` -> [{name, exit_code, seconds}]."""
+    steps = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 3:
+            steps.append({"name": words[0], "exit_code": int(words[1]), "seconds": float(words[2])})
+    return steps
+
+
+def parse_modules(text):
+    """modules.txt lines `NAME loaded` / `NAME failed MESSAGE` -> (loaded, [{name, error}])."""
+    loaded, failed = [], []
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        if rest == "loaded":
+            loaded.append(name)
+        elif rest.startswith("failed"):
+            failed.append({"name": name, "error": rest[len("failed") :].strip()})
+    return loaded, failed
+
+
+def case_statuses(matrix):
+    """{(case id, target): status} of a conformance matrix."""
+    out = {}
+    for case in matrix.get("cases", []):
+        for target, result in (case.get("results") or {}).items():
+            out[(case.get("id"), target)] = (result or {}).get("status")
+    return out
+
+
+def differing_cases(matrices):
+    """[(case, target, {kernel: status})] where kernels disagree; matrices: {kernel: matrix}."""
+    table = {}
+    for kernel, matrix in matrices.items():
+        for key, status in case_statuses(matrix).items():
+            table.setdefault(key, {})[kernel] = status
+    diffs = []
+    for (case, target), by_kernel in sorted(table.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+        complete = {k: by_kernel.get(k, "absent") for k in matrices}
+        if len(set(complete.values())) > 1:
+            diffs.append((case, target, complete))
+    return diffs
+
+
+def write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def write_index(out_dir, results, payload_name, created):
+    kernels = []
+    for r in results:
+        files = {}
+        for role, name in RESULT_FILES.items():
+            if os.path.isfile(os.path.join(out_dir, r.kernel, name)):
+                files[role] = f"{r.kernel}/{name}"
+        kernels.append(
+            {
+                "kernel": r.kernel,
+                "dir": r.kernel,
+                "release": r.release,
+                "status": r.status,
+                "error": r.error,
+                "wall_seconds": r.wall_seconds,
+                "accel": r.accel,
+                "emulated": r.emulated,
+                "files": files,
+            }
+        )
+    index = {"schema": INDEX_SCHEMA, "created": created, "payload": payload_name, "kernels": kernels}
+    write_json(os.path.join(out_dir, "index.json"), index)
+    return index
+
+
+def load_matrices(out_dir, results):
+    matrices = {}
+    for r in results:
+        path = os.path.join(out_dir, r.kernel, RESULT_FILES["matrix"])
+        if os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    matrices[r.kernel] = json.load(f)
+            except (OSError, ValueError):
+                pass
+    return matrices
+
+
+def count_statuses(matrix):
+    counts = {}
+    for status in case_statuses(matrix).values():
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def summary(out_dir, results):
+    """The table printed at the end: one row per kernel, then the cases that differ."""
+    matrices = load_matrices(out_dir, results)
+    header = ("kernel", "release", "status", "exit", "wall s", "accel", "results", "error")
+    rows = []
+    for r in results:
+        counts = count_statuses(matrices[r.kernel]) if r.kernel in matrices else {}
+        tally = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "-"
+        wall = f"{r.wall_seconds:.1f}" if isinstance(r.wall_seconds, (int, float)) else "-"
+        exit_code = "-" if r.exit_code is None else str(r.exit_code)
+        rows.append((r.kernel, r.release or "-", r.status, exit_code, wall, r.accel or "-", tally, r.error))
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header] + rows:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths)]
+        lines.append("  ".join(cells + [row[-1]]).rstrip())
+    diffs = differing_cases(matrices) if len(matrices) > 1 else []
+    if len(matrices) > 1:
+        lines.append("")
+        lines.append(f"cases whose result differs between kernels: {len(diffs)}")
+        for case, target, by_kernel in diffs:
+            lines.append(f"  {case} [{target}]: " + ", ".join(f"{k}={v}" for k, v in by_kernel.items()))
+    if any(r.emulated for r in results):
+        lines.append("")
+        lines.append("note: guests ran under software emulation (TCG); their timings are not comparable to the host's")
+    return "\n".join(lines)

@@ -1,0 +1,211 @@
+"""One kernel run: fetch, unpack, build the initramfs, boot, collect; or run on the host directly."""
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from . import aptmirror, initramfs, kernels, kmodules, qemu, results
+from .errors import RunnerError
+from .payload import GUEST_DIR
+
+# Exit status /init reports when the overlay filesystem is unavailable after loading modules.
+GUEST_NO_OVERLAY = 125
+# Guest files kept beside the results (logs of each step, module report, dmesg).
+GUEST_LOGS_DIR = "guest"
+
+
+@dataclasses.dataclass
+class RunConfig:
+    out_dir: str
+    cache_dir: str
+    payload: object  # payload.Payload
+    mirror: str  # "" when no Debian kernel is requested
+    accel: str  # kvm | tcg
+    timeout: float
+    memory_mb: int
+    smp: int
+    refresh: bool = False
+
+
+def run_kernel(request, config):
+    """Runs one requested kernel; never raises RunnerError (it becomes the result's error)."""
+    result = results.KernelResult(kernel=request.label, suite=request.suite)
+    final = os.path.join(config.out_dir, request.label)
+    staging_out = tempfile.mkdtemp(prefix=f".{request.label}.", dir=config.out_dir)
+    try:
+        try:
+            if request.label == kernels.HOST:
+                _run_host(result, config, staging_out)
+            else:
+                _run_debian(result, request, config, staging_out)
+        except RunnerError as e:
+            result.error = str(e)
+        _finish_outputs(result, config, staging_out)
+        results.write_json(os.path.join(staging_out, "status.json"), result.to_json())
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(staging_out, final)
+    finally:
+        shutil.rmtree(staging_out, ignore_errors=True)
+    return result
+
+
+def _run_debian(result, request, config, out):
+    apt = aptmirror.PrivateApt(os.path.join(config.cache_dir, "apt", request.suite), config.mirror, request.suite)
+    try:
+        package = apt.fetch_kernel(refresh=config.refresh)
+    except RunnerError as e:
+        result.status = "fetch-error"
+        raise RunnerError(f"fetching the {request.suite} kernel: {e}") from None
+    result.package, result.package_version = package.name, package.version
+    unpacked = kernels.unpack_deb(package.deb_path, os.path.join(config.cache_dir, "kernels"))
+    _boot(result, config, out, unpacked.vmlinuz, unpacked.moddir)
+
+
+def _run_host(result, config, out):
+    image = kernels.host_kernel_image()
+    if image:
+        _boot(result, config, out, image, f"/lib/modules/{os.uname().release}")
+    else:
+        _run_directly(result, config, out)
+
+
+def _boot(result, config, out, vmlinuz, moddir):
+    tree = kmodules.ModuleTree(moddir)
+    try:
+        index, order, builtin, missing = tree.plan()
+    except RunnerError:
+        result.status = "missing-module"
+        raise
+    result.modules_builtin, result.modules_missing = builtin, missing
+    result.accel, result.emulated, result.how = config.accel, config.accel != "kvm", "qemu"
+    work = tempfile.mkdtemp(prefix="boot-", dir=_work_dir(config))
+    try:
+        initrd = os.path.join(work, "initrd.gz")
+        initramfs.build(os.path.join(work, "root"), initrd, config.payload, tree, order, index)
+        console, data = os.path.join(out, "console.log"), os.path.join(work, "data.log")
+        cmd = qemu.command(vmlinuz, initrd, console, data, config.accel, config.memory_mb, config.smp)
+        code, wall, qemu_out = qemu.boot(cmd, config.timeout)
+        result.wall_seconds = round(wall, 2)
+        console_text = _read_text(console)
+        if code is None:
+            result.status = "timeout"
+            raise RunnerError(f"no result within the {config.timeout:.0f}s timeout (see console.log)")
+        try:
+            blob = qemu.decode_results(_read_text(data))
+        except RunnerError as e:
+            result.status = qemu.classify_console(console_text) or "no-result"
+            detail = "kernel panic" if result.status == "panic" else f"qemu exit {code}"
+            last = qemu_out.strip().splitlines()[-1:] or [""]
+            raise RunnerError(f"{e}; {detail} {last[0]}".strip() + " (see console.log)") from None
+        guest = os.path.join(work, "results")
+        os.makedirs(guest)
+        qemu.extract_results(blob, guest)
+        _collect(result, guest, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_directly(result, config, out):
+    """No host kernel image to boot: run the payload here, in a private mount namespace."""
+    result.accel, result.emulated, result.how = "host", False, "run directly on the host (unshare -m)"
+    result.release = os.uname().release
+    work = tempfile.mkdtemp(prefix="host-", dir=_work_dir(config))
+    try:
+        bin_dir, guest = os.path.join(work, "bin"), os.path.join(work, "results")
+        os.makedirs(bin_dir)
+        os.makedirs(guest)
+        for name, src in config.payload.binaries.items():
+            os.symlink(os.path.abspath(src), os.path.join(bin_dir, name))
+        steps = os.path.join(work, "steps.sh")
+        with open(steps, "w", encoding="utf-8") as f:
+            f.write(config.payload.steps_script())
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", os.path.join(GUEST_DIR, "run-payload.sh")]
+        cmd += [steps, guest, bin_dir]
+        start = time.monotonic()
+        with open(os.path.join(out, "console.log"), "wb") as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                code = proc.wait(timeout=config.timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                code = None
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+        result.wall_seconds = round(time.monotonic() - start, 2)
+        if code is None:
+            result.status = "timeout"
+            raise RunnerError(f"the payload did not finish within the {config.timeout:.0f}s timeout")
+        with open(os.path.join(guest, "exit.txt"), "w") as f:
+            f.write(f"{code}\n")
+        with open(os.path.join(guest, "uname.txt"), "w") as f:
+            f.write(result.release + "\n")
+        _collect(result, guest, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _collect(result, guest, out):
+    """Moves result files to out/, logs to out/guest/, and sets status from the exit code."""
+    result.release = _read_text(os.path.join(guest, "uname.txt")).strip() or result.release
+    result.steps = results.parse_steps(_read_text(os.path.join(guest, "steps.txt")))
+    result.modules_loaded, result.modules_failed = results.parse_modules(_read_text(os.path.join(guest, "modules.txt")))
+    exit_text = _read_text(os.path.join(guest, "exit.txt")).strip()
+    result.exit_code = int(exit_text) if exit_text.lstrip("-").isdigit() else None
+    for name in (results.RESULT_FILES["matrix"], results.RESULT_FILES["bench"]):
+        src = os.path.join(guest, name)
+        if os.path.isfile(src):
+            shutil.move(src, os.path.join(out, name))
+    shutil.copytree(guest, os.path.join(out, GUEST_LOGS_DIR))
+    if result.exit_code == 0:
+        result.status = "ok"
+    elif result.exit_code == GUEST_NO_OVERLAY:
+        failed = ", ".join(f"{m['name']}: {m['error']}" for m in result.modules_failed) or "none failed"
+        result.status = "missing-module"
+        raise RunnerError(f"overlay is not available in the guest (module load errors: {failed})")
+    else:
+        result.status = "failed"
+        bad = [s for s in result.steps if s["exit_code"] != 0]
+        what = f"step {bad[0]['name']} exited {bad[0]['exit_code']}" if bad else f"payload exited {result.exit_code}"
+        raise RunnerError(f"{what} (see {GUEST_LOGS_DIR}/{bad[0]['name'] if bad else 'steps'}.log)")
+
+
+def _finish_outputs(result, config, out):
+    """Labels timings of the run (emulated or not) in the benchmark JSON's context."""
+    bench = os.path.join(out, results.RESULT_FILES["bench"])
+    if not os.path.isfile(bench):
+        return
+    try:
+        with open(bench, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return
+    if isinstance(data, dict) and isinstance(data.get("context"), dict):
+        ctx = data["context"]
+        ctx.setdefault("kernel", result.release)
+        ctx["vm_kernel"] = result.kernel
+        ctx["vm_accel"] = result.accel
+        ctx["emulated"] = result.emulated
+        if result.emulated:
+            ctx["timing_note"] = "guest under QEMU software emulation (TCG): timings are not comparable to native runs"
+        results.write_json(bench, data)
+
+
+def _work_dir(config):
+    path = os.path.join(config.cache_dir, "work")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
