@@ -16,6 +16,8 @@ def _terminate(signum, _frame):
 def run(main, prog: str) -> int:
     """Calls main(); an InputError becomes 'prog: error: message' and exit status 2."""
     signal.signal(signal.SIGTERM, _terminate)
+    # A closed pipe (| head) ends the process like any Unix tool, without a traceback.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         return main()
     except InputError as e:
@@ -24,8 +26,6 @@ def run(main, prog: str) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 def warn(prog: str, message: str):

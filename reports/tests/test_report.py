@@ -1,0 +1,133 @@
+"""report.py end to end: inputs from files and per-kernel directories, the outputs, bad input."""
+
+import base64
+import os
+import re
+
+import fixtures
+from test_plots import PNG_SIGNATURE
+
+PLOTS = ("copy_up", "lookup", "inode_usage", "write_heavy")
+
+
+def vm_runner_dir(tmp_path, kernels=("5.10.0-30-amd64", "6.1.0-28-amd64", "6.18.44")):
+    """The VM runner's layout: DIR/<kernel>/{bench,matrix}.json."""
+    root = tmp_path / "runs"
+    for i, kernel in enumerate(kernels):
+        d = root / kernel
+        d.mkdir(parents=True)
+        fixtures.BenchBuilder(kernel=kernel, seed=i, targets=("overlay2", "engine", "fuse"),
+                              slow={"engine": 1 + i * 0.2}).default_suite().write(d / "bench.json")
+        fixtures.write_json(d / "matrix.json", fixtures.matrix(kernel))
+    return root
+
+
+def test_multi_kernel_directory(tmp_path, tool):
+    out = tmp_path / "out" / "20261128-060000"
+    proc = tool("report.py", vm_runner_dir(tmp_path), "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.rstrip("\n").splitlines()
+    assert lines[0] == str(out / "report.html")
+    assert len(lines) == 6, proc.stdout
+    assert "3 benchmark runs (5.10.0-30-amd64, 6.1.0-28-amd64, 6.18.44" in lines[1]
+    assert lines[5].startswith("  Conformance: 5.10.0-30-amd64:")
+    # The `latest` link sits beside the timestamped directory.
+    assert os.readlink(tmp_path / "out" / "latest") == "20261128-060000"
+
+    page = (out / "report.html").read_text()
+    for plot in PLOTS:
+        assert (out / f"{plot}.png").read_bytes().startswith(PNG_SIGNATURE)
+        embedded = re.search(rf'<figure id="{plot}"><img alt="[^"]*" '
+                             r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+        assert embedded, plot
+        assert base64.b64decode(embedded.group(1)) == (out / f"{plot}.png").read_bytes()
+    # Self-contained: no stylesheet, script or image fetched from elsewhere.
+    assert not re.search(r'<(link|script)|src="(?!data:)', page)
+    for kernel in ("5.10.0-30-amd64", "6.1.0-28-amd64", "6.18.44"):
+        assert f"Ratio to kernel overlay2 on the same backing — {kernel}" in page
+        assert f"Conformance: target × family — {kernel}" in page
+    assert "Runs compared" in page
+    # Every deviation is listed with its reason.
+    assert page.count("copies the whole tree") == 3
+    assert page.count("whiteout ignored") == 3
+    md = (out / "summary.md").read_text()
+    assert "![Copy-up latency vs file size](copy_up.png)" in md
+    assert "| rename.dir_rename_exdev | rename | RN1 | fuse-overlayfs | deviation |" in md
+    assert not [f for f in os.listdir(tmp_path / "out") if f.startswith(".")]
+
+
+def test_context_is_reported(tmp_path, tool):
+    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    proc = tool("report.py", bench, "--out", tmp_path / "r")
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "r" / "report.html").read_text()
+    for text in ("Debian GNU/Linux 12 (bookworm)", "Test CPU @ 2.40GHz",
+                 "backing xfs-reflink", "mkfs.xfs -f -m reflink=1 -n ftype=1 (2 GiB loop)",
+                 "target fuse-overlayfs", "fuse-overlayfs 1.10",
+                 "devicemapper: kernel has no dm-thin target"):
+        assert text in page, text
+    assert not (tmp_path / "latest").exists()
+
+
+def test_two_runs_on_one_kernel_are_told_apart(tmp_path, tool):
+    a = fixtures.BenchBuilder(seed=1).default_suite().write(tmp_path / "before.json")
+    b = fixtures.BenchBuilder(seed=2).default_suite().write(tmp_path / "after.json")
+    proc = tool("report.py", a, b, "--out", tmp_path / "r")
+    assert proc.returncode == 0, proc.stderr
+    assert "6.18.44 (before), 6.18.44 (after)" in proc.stdout
+
+
+def test_emulated_run_is_flagged(tmp_path, tool):
+    b = fixtures.BenchBuilder()
+    data = b.default_suite().json()
+    data["context"]["emulated"] = "true"
+    path = fixtures.write_json(tmp_path / "vm.json", data)
+    proc = tool("report.py", path, "--out", tmp_path / "r")
+    assert proc.returncode == 0
+    assert "emulated VM" in proc.stdout and "not comparable" in proc.stderr
+
+
+def test_rerun_replaces_an_earlier_report(tmp_path, tool):
+    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    assert tool("report.py", bench, "--out", tmp_path / "r").returncode == 0
+    assert tool("report.py", bench, "--out", tmp_path / "r").returncode == 0
+    assert sorted(os.listdir(tmp_path)) == ["b.json", "r"]
+
+
+def test_bad_input_leaves_nothing(tmp_path, tool):
+    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    empty = tmp_path / "empty.json"
+    empty.write_text("  \n")
+    proc = tool("report.py", bench, empty, "--out", tmp_path / "out" / "x")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"report.py: error: {empty}: file is empty; was the run interrupted? Rerun it and pass "
+        "the file it writes"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_to_overwrite_a_foreign_directory(tmp_path, tool):
+    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    proc = tool("report.py", bench, "--out", tmp_path / "mine")
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
+
+
+def test_empty_directory_and_other_schema(tmp_path, tool):
+    (tmp_path / "nothing").mkdir()
+    proc = tool("report.py", tmp_path / "nothing", "--out", tmp_path / "r")
+    assert proc.returncode == 2 and "holds no .json files" in proc.stderr
+    other = fixtures.write_json(tmp_path / "o.json", {"schema": "something-else/1"})
+    proc = tool("report.py", other, "--out", tmp_path / "r")
+    assert proc.returncode == 2 and "neither ovlab benchmark JSON" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_matrix_alone(tmp_path, tool):
+    m = fixtures.write_json(tmp_path / "m.json", fixtures.matrix())
+    proc = tool("report.py", m, "--out", tmp_path / "r")
+    assert proc.returncode == 0, proc.stderr
+    assert "Conformance: 6.18.44: " in proc.stdout
+    assert "1 fail" in proc.stdout and "1 deviation" in proc.stdout
