@@ -1,0 +1,201 @@
+#include "conformance/harness.h"
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "base/strings.h"
+#include "conformance/deviations.h"
+#include "conformance/targets.h"
+
+namespace ovlab::conformance {
+
+Suite& Suite::Get() {
+  static Suite suite;
+  return suite;
+}
+
+Status Suite::Init(const SuiteOptions& options) {
+  // The kernel is the oracle of every comparison, so it always runs, and runs first.
+  targets_ = {"kernel"};
+  for (const auto& t : options.targets) {
+    if (!FindTarget(t)) {
+      std::vector<std::string> names;
+      for (const auto& k : KnownTargets()) names.push_back(k.name);
+      return Fail(EINVAL, "unknown target '" + t + "' (known: " + Join(names, ",") + ")");
+    }
+    if (std::find(targets_.begin(), targets_.end(), t) == targets_.end()) targets_.push_back(t);
+  }
+  matrix_out_ = options.matrix_out;
+  for (const auto& t : targets_) {
+    std::string why = TargetUnavailableReason(t);
+    if (!why.empty()) unavailable_.emplace_back(t, why);
+    matrix_.AddTarget({t, RoleName(FindTarget(t)->role), "", "", why});
+  }
+  std::string parent = "/var/tmp/ovlab";
+  if (const char* env = std::getenv("OVLAB_SCRATCH_DIR"); env && *env) parent = env;
+  if (auto s = MakeDirs(parent); !s) return s;
+  auto dir = MakeTempDir(parent, "conformance-");
+  if (!dir) return std::unexpected(dir.error());
+  if (::mount("tmpfs", dir->c_str(), "tmpfs", 0, "size=2g,mode=0755") != 0) {
+    auto err = FailErrno(errno, "mount tmpfs on " + *dir);
+    ::rmdir(dir->c_str());
+    return err;
+  }
+  scratch_ = *dir;
+  return {};
+}
+
+Status Suite::Finish() {
+  Status result;
+  if (!scratch_.empty()) {
+    if (::umount2(scratch_.c_str(), MNT_DETACH) != 0)
+      result = FailErrno(errno, "unmount " + scratch_);
+    ::rmdir(scratch_.c_str());
+    scratch_.clear();
+  }
+  if (!matrix_out_.empty()) {
+    if (auto s = matrix_.Write(matrix_out_); !s && result) result = s;
+    matrix_out_.clear();
+  }
+  return result;
+}
+
+std::string Suite::UnavailableReason(const std::string& target) const {
+  for (const auto& [t, why] : unavailable_)
+    if (t == target) return why;
+  return "";
+}
+
+std::string Suite::NewCaseDir() {
+  return JoinPath(scratch_, StrPrintf("case%d", next_case_++));
+}
+
+namespace {
+
+struct Observed {
+  bool ran = false;
+  std::string setup_error;
+  std::vector<std::string> transcript, expectations, violations;
+  std::string version, options;
+};
+
+Observed RunOn(const std::string& name, const CaseDef& def, const std::string& dir) {
+  Observed obs;
+  auto layers = Materialize(def.fixture, dir);
+  if (!layers) {
+    obs.setup_error = layers.error().message;
+    return obs;
+  }
+  auto target = MakeTarget(name);
+  if (!target) {
+    obs.setup_error = target.error().message;
+    return obs;
+  }
+  Target& t = **target;
+  if (auto s = t.Setup(*layers, def.config); !s) {
+    obs.setup_error = "setup: " + s.error().message;
+    return obs;
+  }
+  obs.version = t.Version();
+  obs.options = t.Options();
+  CaseRun run(t, *layers, dir);
+  def.body(run);
+  obs.ran = true;
+  obs.transcript = run.transcript();
+  obs.expectations = run.expectations();
+  obs.violations = run.violations();
+  if (auto s = t.Teardown(); !s) obs.violations.push_back("teardown: " + s.error().message);
+  return obs;
+}
+
+// The first line where a target's transcript departs from the kernel's, for the reason field.
+std::string FirstDifference(const std::vector<std::string>& kernel,
+                            const std::vector<std::string>& other) {
+  size_t n = std::min(kernel.size(), other.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (kernel[i] != other[i]) return "kernel: " + kernel[i] + " | target: " + other[i];
+  }
+  if (kernel.size() > n) return "missing: " + kernel[n];
+  return "extra: " + other[n];
+}
+
+std::string CurrentTestId() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (!info) return "unknown";
+  return std::string(info->test_suite_name()) + "." + info->name();
+}
+
+}  // namespace
+
+void RunCase(const CaseDef& def) {
+  Suite& suite = Suite::Get();
+  CaseRecord record{CurrentTestId(), def.family, def.checklist, def.description, {}};
+  std::string case_dir = suite.NewCaseDir();
+  Observed kernel;
+  for (const auto& name : suite.targets()) {
+    TargetResult r;
+    r.target = name;
+    if (std::string why = suite.UnavailableReason(name); !why.empty()) {
+      r.verdict = Verdict::kSkip;
+      r.reason = why;
+      record.results.push_back(std::move(r));
+      continue;
+    }
+    std::string dir = JoinPath(case_dir, name);
+    Observed obs = RunOn(name, def, dir);
+    if (auto s = RemoveTree(dir); !s)
+      ADD_FAILURE() << "cleanup of " << dir << ": " << s.error().message;
+    r.options = obs.options;
+    suite.matrix().NoteTargetRun(name, obs.version, obs.options);
+    const Role role = FindTarget(name)->role;
+    r.observed = obs.transcript;
+    if (role == Role::kOracle) {
+      r.expected = obs.expectations;
+      kernel = obs;
+      if (!obs.ran) {
+        r.verdict = Verdict::kFail;
+        r.reason = obs.setup_error;
+        ADD_FAILURE() << "kernel: " << obs.setup_error;
+      } else if (!obs.violations.empty()) {
+        r.verdict = Verdict::kFail;
+        r.reason = obs.violations.front();
+        ADD_FAILURE() << "kernel breaks the documented rule:\n  " << Join(obs.violations, "\n  ");
+      } else {
+        r.verdict = Verdict::kPass;
+      }
+    } else {
+      r.expected = kernel.transcript;
+      if (!obs.ran) {
+        // A peer that cannot even set up this case is skipped with the reason; ours must work.
+        r.verdict = role == Role::kPeer ? Verdict::kSkip : Verdict::kFail;
+        r.reason = obs.setup_error;
+        if (role != Role::kPeer) ADD_FAILURE() << name << ": " << obs.setup_error;
+      } else if (!kernel.ran) {
+        r.verdict = Verdict::kSkip;
+        r.reason = "no kernel result to compare with: " + kernel.setup_error;
+      } else if (obs.transcript == kernel.transcript) {
+        r.verdict = Verdict::kPass;
+      } else if (role == Role::kPeer) {
+        r.verdict = Verdict::kKnownDeviation;
+        r.reason = ExplainDeviation(name, FirstDifference(kernel.transcript, obs.transcript));
+      } else {
+        r.verdict = Verdict::kFail;
+        r.reason = FirstDifference(kernel.transcript, obs.transcript);
+        ADD_FAILURE() << name << " deviates from the kernel: " << r.reason
+                      << "\n  kernel: " << Join(kernel.transcript, "\n          ") << "\n  " << name
+                      << ": " << Join(obs.transcript, "\n          ");
+      }
+    }
+    record.results.push_back(std::move(r));
+  }
+  RemoveTree(case_dir);
+  suite.matrix().AddCase(std::move(record));
+}
+
+}  // namespace ovlab::conformance

@@ -1,0 +1,59 @@
+// Runs one case on every selected target: a fresh fixture per target, the kernel first as the
+// oracle, then each other target compared line by line with the kernel's transcript. Results go
+// to GoogleTest (failures) and to the conformance matrix (everything).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "conformance/fixture.h"
+#include "conformance/matrix.h"
+#include "conformance/run.h"
+#include "conformance/target.h"
+
+namespace ovlab::conformance {
+
+struct CaseDef {
+  std::string family;     // "open", "rename", ... (the matrix groups by it)
+  std::string checklist;  // DESIGN.md ids, space separated: "CU1 PM1"
+  std::string description;
+  Fixture fixture = StandardFixture();
+  TargetConfig config;
+  std::function<void(CaseRun&)> body;
+};
+
+// Called from a TEST/TEST_P body; the case id is the current GoogleTest name.
+void RunCase(const CaseDef& def);
+
+struct SuiteOptions {
+  std::vector<std::string> targets;  // the kernel oracle is always added
+  std::string matrix_out;            // "" writes no matrix
+};
+
+// Process-wide state: the scratch filesystem all case directories live on, target availability,
+// and the matrix being recorded.
+class Suite {
+ public:
+  static Suite& Get();
+  Status Init(const SuiteOptions& options);
+  // Removes the scratch filesystem and writes the matrix (if asked); safe to call twice.
+  Status Finish();
+
+  const std::vector<std::string>& targets() const { return targets_; }
+  // "" when the target runs here, else why it is skipped.
+  std::string UnavailableReason(const std::string& target) const;
+  std::string NewCaseDir();
+  Matrix& matrix() { return matrix_; }
+
+ private:
+  Suite() = default;
+  std::vector<std::string> targets_;
+  std::vector<std::pair<std::string, std::string>> unavailable_;
+  std::string scratch_, matrix_out_;
+  int next_case_ = 0;
+  Matrix matrix_;
+};
+
+}  // namespace ovlab::conformance

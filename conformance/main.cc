@@ -1,0 +1,106 @@
+// ovlab-conformance: GoogleTest main with the suite's own flags.
+//   --target=NAME[,NAME...]  targets besides the kernel oracle (kernel, engine, fuse,
+//                            fuse-overlayfs, unionfs-fuse); default: kernel,engine
+//   --matrix-out=FILE.json   write the conformance matrix (schema: conformance/README.md)
+// Runs as root in a private mount namespace, like every ovlab test binary.
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "base/strings.h"
+#include "conformance/harness.h"
+#include "conformance/targets.h"
+
+namespace {
+
+using ovlab::conformance::Suite;
+
+// A target that cannot run here shows up in GoogleTest's output as a skipped test with its reason.
+class TargetAvailability : public ::testing::Test {
+ public:
+  explicit TargetAvailability(std::string name) : name_(std::move(name)) {}
+  void TestBody() override {
+    std::string why = Suite::Get().UnavailableReason(name_);
+    if (!why.empty()) GTEST_SKIP() << name_ << ": " << why;
+  }
+
+ private:
+  std::string name_;
+};
+
+void OnSignal(int sig) {
+  // The mount namespace dies with us; what remains is the scratch mount point directory and
+  // the FUSE daemons, which die by their parent-death signal.
+  (void)Suite::Get().Finish();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+int Usage(const char* why) {
+  std::fprintf(stderr,
+               "ovlab-conformance: %s\nusage: ovlab-conformance [--target=NAME[,NAME...]] "
+               "[--matrix-out=FILE.json] [gtest flags]\n",
+               why);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ovlab::conformance::SuiteOptions options;
+  options.targets = {"kernel", "engine"};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const std::string& flag) -> std::string {
+      if (a.size() > flag.size() && a.compare(0, flag.size() + 1, flag + "=") == 0)
+        return a.substr(flag.size() + 1);
+      if (a == flag && i + 1 < argc) return argv[++i];
+      return "";
+    };
+    if (ovlab::StartsWith(a, "--target")) {
+      options.targets = ovlab::Split(value("--target"), ',');
+      if (options.targets.empty() || options.targets[0].empty())
+        return Usage("--target needs a list of names, e.g. --target=kernel,engine");
+    } else if (ovlab::StartsWith(a, "--matrix-out")) {
+      options.matrix_out = value("--matrix-out");
+      if (options.matrix_out.empty()) return Usage("--matrix-out needs a file name");
+    } else {
+      return Usage(("unknown argument '" + a + "'").c_str());
+    }
+  }
+  if (::geteuid() != 0) {
+    std::fprintf(stderr, "ovlab-conformance mounts filesystems and must run as root\n");
+    return 2;
+  }
+  if (::unshare(CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    std::fprintf(stderr, "cannot make a private mount namespace: %s\n", std::strerror(errno));
+    return 2;
+  }
+  Suite& suite = Suite::Get();
+  if (auto s = suite.Init(options); !s) {
+    std::fprintf(stderr, "ovlab-conformance: %s\n", s.error().message.c_str());
+    (void)suite.Finish();
+    return 2;
+  }
+  ::signal(SIGINT, OnSignal);
+  ::signal(SIGTERM, OnSignal);
+  for (const auto& name : suite.targets()) {
+    ::testing::RegisterTest("Targets", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
+                            [name]() -> ::testing::Test* { return new TargetAvailability(name); });
+  }
+  int rc = RUN_ALL_TESTS();
+  if (auto s = suite.Finish(); !s) {
+    std::fprintf(stderr, "ovlab-conformance: %s\n", s.error().message.c_str());
+    if (rc == 0) rc = 1;
+  }
+  return rc;
+}
