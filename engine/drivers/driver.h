@@ -19,8 +19,8 @@
 namespace ovlab::drivers {
 
 struct DriverOptions {
-  std::string root;                 // like Docker's --data-root: the driver uses <root>/<driver name>/
-  size_t max_depth = 128;           // lowers allowed below a layer (Docker: 128; kernel: up to 500)
+  std::string root;        // like Docker's --data-root: the driver uses <root>/<driver name>/
+  size_t max_depth = 128;  // lowers allowed below a layer (Docker: 128; kernel: up to 500)
   std::vector<std::string> mount_options;  // extra overlay options ("metacopy=on", ...)
 };
 
@@ -56,13 +56,13 @@ class Driver {
   // The driver's home: <root>/<name>.
   virtual std::string Home() const = 0;
 
-  virtual Status Create(const std::string& id, const CreateOptions& options) = 0;
+  virtual ovlab::Status Create(const std::string& id, const CreateOptions& options) = 0;
   // Fails with EBUSY when the layer is mounted or has children.
-  virtual Status Remove(const std::string& id) = 0;
+  virtual ovlab::Status Remove(const std::string& id) = 0;
   // Mounts (reference counted) and returns the directory holding the layer's full view.
   virtual Result<std::string> Get(const std::string& id) = 0;
   // Drops one reference; the last one unmounts (MNT_DETACH) and removes the merged directory.
-  virtual Status Put(const std::string& id) = 0;
+  virtual ovlab::Status Put(const std::string& id) = 0;
   virtual bool Exists(const std::string& id) const = 0;
   virtual Result<std::vector<std::string>> List() const = 0;
   virtual Result<std::string> Parent(const std::string& id) const = 0;
@@ -70,7 +70,7 @@ class Driver {
   // Applies a layer in OCI/Docker tar layout, already unpacked in `staged` (whiteouts as
   // `.wh.<name>`, opaque dirs holding `.wh..wh..opq`), onto layer `id`, converting whiteouts
   // to this driver's native form. This is how images are built driver-independently.
-  virtual Status ApplyDiff(const std::string& id, const std::string& staged) = 0;
+  virtual ovlab::Status ApplyDiff(const std::string& id, const std::string& staged) = 0;
 
   virtual StatusFields Status() const = 0;
   virtual Result<LayerUsage> Usage(const std::string& id) const = 0;

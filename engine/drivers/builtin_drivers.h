@@ -1,0 +1,29 @@
+// The drivers built into ovlab. A new driver is one more .cc file with its factory, plus one
+// declaration and one row below. (An explicit table instead of static registrars in each file:
+// the linker drops unreferenced objects of a static library, and their registrars with them.)
+#pragma once
+
+#include <memory>
+
+#include "base/result.h"
+#include "drivers/driver.h"
+
+namespace ovlab::drivers {
+
+Result<std::unique_ptr<Driver>> NewOverlay2Driver(const DriverOptions& options);
+Result<std::unique_ptr<Driver>> NewOverlayDriver(const DriverOptions& options);
+Result<std::unique_ptr<Driver>> NewVfsDriver(const DriverOptions& options);
+
+struct BuiltinDriver {
+  const char* name;
+  DriverFactory::result_type (*factory)(const DriverOptions&);
+  bool needs_kernel_overlay;  // OpenDriver checks overlay support and d_type of the root first
+};
+
+inline constexpr BuiltinDriver kBuiltinDrivers[] = {
+    {"overlay2", NewOverlay2Driver, true},
+    {"overlay", NewOverlayDriver, true},
+    {"vfs", NewVfsDriver, false},
+};
+
+}  // namespace ovlab::drivers

@@ -1,0 +1,38 @@
+// Disk usage and change lists of layer trees, shared by the drivers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "drivers/driver.h"
+
+namespace ovlab::drivers {
+
+using InodeSet = std::set<std::pair<dev_t, ino_t>>;
+
+// Bytes (st_blocks * 512) and inodes of every object in `dir` including `dir` itself, each inode
+// once (hard links), skipping inodes listed in `exclude` (those a parent layer already holds).
+Result<LayerUsage> TreeUsage(const std::string& dir, const InodeSet* exclude = nullptr);
+// Every inode of a tree (including its root).
+Result<InodeSet> TreeInodes(const std::string& dir);
+
+// Changes of an overlay upper against the view below it (a mounted or plain directory):
+// whiteout -> Deleted; present below -> Modified; else Added; an opaque directory also deletes
+// what the view below holds in it and the upper does not.
+Result<std::vector<Change>> UpperChanges(const std::string& upper, const std::string& below);
+// Changes between two full trees (vfs, overlay v1 roots): Docker's naive diff. Objects that are
+// the same inode (hard links) are unchanged; otherwise type, mode, owner, rdev, size, mtime and
+// symlink target are compared. A deleted directory is reported once, not its contents.
+Result<std::vector<Change>> TreeChanges(const std::string& old_tree, const std::string& new_tree);
+
+char ChangeLetter(ChangeKind kind);  // 'A', 'C', 'D' as `docker diff`
+
+// The backing filesystem name as `docker info` prints it ("extfs", "xfs", "btrfs", "tmpfs").
+std::string BackingFsName(const std::string& path);
+
+}  // namespace ovlab::drivers

@@ -1,0 +1,157 @@
+// Docker's vfs driver: every layer is a full copy of its parent under <home>/dir/<id>
+// (io::CopyTree: reflink where the filesystem can, else copy_file_range, else read/write).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/fs.h"
+#include "base/scope_exit.h"
+#include "base/strings.h"
+#include "drivers/builtin_drivers.h"
+#include "drivers/parent_records.h"
+#include "drivers/tree_stats.h"
+#include "io/tree_copy.h"
+#include "layout/apply_diff.h"
+#include "layout/overlay2_layout.h"
+
+namespace ovlab::drivers {
+namespace {
+
+constexpr char kName[] = "vfs";
+constexpr mode_t kVfsHomeMode = 0710;   // moby vfs: home and home/dir
+constexpr mode_t kVfsLayerMode = 0755;  // moby vfs: each layer directory
+
+class VfsDriver final : public Driver {
+ public:
+  explicit VfsDriver(const DriverOptions& options)
+      : home_(JoinPath(options.root, kName)), parents_(home_) {}
+
+  std::string Name() const override { return kName; }
+  std::string Home() const override { return home_; }
+
+  ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
+    if (auto st = ValidateLayerId(id); !st) return st;
+    if (PathExists(Dir(id))) return Fail(EEXIST, "layer " + id + " already exists");
+    if (!options.parent.empty()) {
+      if (auto st = RequireLayer(options.parent); !st) {
+        return Fail(ENOENT, "parent layer " + options.parent + " does not exist: create it first");
+      }
+    }
+    // Built under a temporary name, renamed into place: never half a layer.
+    std::string tmp = JoinPath(JoinPath(home_, "dir"), std::string(layout::kTempPrefix) + id);
+    Rollback undo;
+    undo.Add([tmp] { (void)RemoveTree(tmp); });
+    if (options.parent.empty()) {
+      if (auto st = MakeDir(tmp, kVfsLayerMode); !st) return st;
+    } else {
+      auto copied = io::CopyTree(Dir(options.parent), tmp);
+      if (!copied) return std::unexpected(copied.error());
+      if (auto st = parents_.Write(id, options.parent); !st) return st;
+      undo.Add([this, id] { parents_.Erase(id); });
+    }
+    if (::rename(tmp.c_str(), Dir(id).c_str()) != 0) {
+      return FailErrno(errno, "rename " + tmp + " to " + Dir(id));
+    }
+    undo.Dismiss();
+    return {};
+  }
+
+  ovlab::Status Remove(const std::string& id) override {
+    if (auto st = RequireLayer(id); !st) return st;
+    auto children = parents_.ChildrenOf(id);
+    if (!children) return std::unexpected(children.error());
+    if (!children->empty()) {
+      return Fail(EBUSY, "layer " + id + " has child layers (" + Join(*children, ", ") +
+                             "): remove them first");
+    }
+    if (auto st = RemoveTree(Dir(id)); !st) return st;
+    parents_.Erase(id);
+    return {};
+  }
+
+  Result<std::string> Get(const std::string& id) override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    return Dir(id);
+  }
+  ovlab::Status Put(const std::string& id) override { return RequireLayer(id); }
+
+  bool Exists(const std::string& id) const override {
+    return ValidateLayerId(id) && PathExists(Dir(id));
+  }
+
+  Result<std::vector<std::string>> List() const override {
+    return layout::ListLayers(JoinPath(home_, "dir"));
+  }
+
+  Result<std::string> Parent(const std::string& id) const override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    return parents_.Read(id);
+  }
+
+  ovlab::Status ApplyDiff(const std::string& id, const std::string& staged) override {
+    if (auto st = RequireLayer(id); !st) return st;
+    return layout::ApplyStagedDiff(staged, Dir(id), layout::WhiteoutStyle::kDelete);
+  }
+
+  StatusFields Status() const override { return {{"Backing Filesystem", BackingFsName(home_)}}; }
+
+  Result<LayerUsage> Usage(const std::string& id) const override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    return TreeUsage(Dir(id));
+  }
+
+  Result<std::vector<Change>> Changes(const std::string& id) override {
+    auto parent = Parent(id);
+    if (!parent) return std::unexpected(parent.error());
+    return TreeChanges(parent->empty() ? "" : Dir(*parent), Dir(id));
+  }
+
+  Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    return std::map<std::string, std::string>{{"SourceDir", Dir(id)}};
+  }
+
+  // vfs keeps no links or mounts: only leftovers of interrupted creates can be wrong.
+  Result<std::vector<CheckFinding>> Check(bool repair) override {
+    auto names = ListDir(JoinPath(home_, "dir"));
+    if (!names) return std::unexpected(names.error());
+    std::vector<CheckFinding> findings;
+    for (const auto& n : *names) {
+      if (n.rfind(layout::kTempPrefix, 0) != 0) continue;
+      std::string path = JoinPath(JoinPath(home_, "dir"), n);
+      bool repaired = repair && RemoveTree(path).has_value();
+      findings.push_back({"", "leftover of an interrupted create: " + path, repaired});
+    }
+    return findings;
+  }
+
+ private:
+  std::string Dir(const std::string& id) const { return JoinPath(JoinPath(home_, "dir"), id); }
+  ovlab::Status RequireLayer(const std::string& id) const {
+    if (auto st = ValidateLayerId(id); !st) return st;
+    if (!PathExists(Dir(id))) return Fail(ENOENT, "layer " + id + " does not exist in " + home_);
+    return {};
+  }
+
+  std::string home_;
+  ParentRecords parents_;
+};
+
+ovlab::Status MakeHomeDir(const std::string& path, mode_t mode) {
+  if (PathExists(path)) return {};
+  return MakeDir(path, mode);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Driver>> NewVfsDriver(const DriverOptions& options) {
+  std::string home = JoinPath(options.root, kName);
+  for (const auto& dir : {home, JoinPath(home, "dir")}) {
+    if (auto st = MakeHomeDir(dir, kVfsHomeMode); !st) return std::unexpected(st.error());
+  }
+  if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
+  return std::unique_ptr<Driver>(new VfsDriver(options));
+}
+
+}  // namespace ovlab::drivers
