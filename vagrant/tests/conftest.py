@@ -1,0 +1,5 @@
+"""Makes vagrant/ovlab_vm importable from the tests."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,0 +1,89 @@
+import base64
+import io
+import json
+import tarfile
+
+import pytest
+
+from ovlab_vm import qemu, results
+from ovlab_vm.errors import RunnerError
+
+
+def tgz(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def channel(blob, announce=None):
+    text = base64.encodebytes(blob).decode().replace("\n", "\r\n")
+    return f"noise\r\n{qemu.BEGIN} {len(blob) if announce is None else announce}\r\n{text}{qemu.END}\r\n"
+
+
+def test_results_round_trip(tmp_path):
+    blob = tgz({"./matrix.json": b"{}", "./steps.txt": b"x 0 1.0\n"})
+    qemu.extract_results(qemu.decode_results(channel(blob)), str(tmp_path))
+    assert (tmp_path / "matrix.json").read_bytes() == b"{}"
+
+
+def test_results_missing_cut_or_wrong_length():
+    blob = tgz({"a": b"1"})
+    with pytest.raises(RunnerError, match="sent no results"):
+        qemu.decode_results("booting...\n")
+    with pytest.raises(RunnerError, match="cut off"):
+        qemu.decode_results(channel(blob).split(qemu.END)[0])
+    with pytest.raises(RunnerError, match="announced 99"):
+        qemu.decode_results(channel(blob, announce=99))
+
+
+def test_results_cannot_escape_the_output(tmp_path):
+    with pytest.raises(RunnerError, match="outside the output"):
+        qemu.extract_results(tgz({"../evil": b"x"}), str(tmp_path / "out"))
+
+
+def test_panic_detection():
+    assert qemu.classify_console("[ 1.0] Kernel panic - not syncing: No working init found.") == "panic"
+    assert qemu.classify_console("[ 1.0] reboot: Restarting system") is None
+
+
+def test_tcg_command_has_no_kvm():
+    cmd = qemu.command("/k", "/i", "/c.log", "/d.log", "tcg", 512, 1)
+    assert cmd[cmd.index("-accel") + 1] == "tcg" and "-no-reboot" in cmd
+    assert "file:/c.log" in cmd and "file:/d.log" in cmd
+
+
+def test_parse_steps_and_modules():
+    assert results.parse_steps("conformance 1 12.50\n") == [{"name": "conformance", "exit_code": 1, "seconds": 12.5}]
+    loaded, failed = results.parse_modules("overlay loaded\nxfs failed insmod: bad\n")
+    assert loaded == ["overlay"] and failed == [{"name": "xfs", "error": "insmod: bad"}]
+
+
+def matrix(statuses):
+    return {"schema": "ovlab-conformance/1", "targets": {"kernel": {}},
+            "cases": [{"id": cid, "results": {"kernel": {"status": s}}} for cid, s in statuses.items()]}
+
+
+def test_differing_cases_names_each_kernel():
+    diffs = results.differing_cases({
+        "5.10": matrix({"rename.redirect": "fail", "lookup.a": "pass"}),
+        "6.12": matrix({"rename.redirect": "pass", "lookup.a": "pass", "lowerdir_plus": "pass"}),
+    })
+    assert diffs == [
+        ("lowerdir_plus", "kernel", {"5.10": "absent", "6.12": "pass"}),
+        ("rename.redirect", "kernel", {"5.10": "fail", "6.12": "pass"}),
+    ]
+
+
+def test_index_lists_existing_files(tmp_path):
+    (tmp_path / "6.1").mkdir()
+    (tmp_path / "6.1" / "matrix.json").write_text(json.dumps(matrix({"a": "pass"})))
+    (tmp_path / "6.1" / "status.json").write_text("{}")
+    r = results.KernelResult(kernel="6.1", status="ok", wall_seconds=3.2, accel="tcg", emulated=True)
+    index = results.write_index(str(tmp_path), [r], "selftest", "now")
+    assert index["kernels"][0]["files"] == {"matrix": "6.1/matrix.json", "status": "6.1/status.json"}
+    assert json.loads((tmp_path / "index.json").read_text())["schema"] == results.INDEX_SCHEMA
+    assert "6.1" in results.summary(str(tmp_path), [r]) and "pass=1" in results.summary(str(tmp_path), [r])
