@@ -15,6 +15,7 @@ using XattrFilter = bool (*)(std::string_view name);
 SysResult<void> CopyXattrs(int src_fd, int dst_fd, XattrFilter keep = nullptr);
 SysResult<void> CopyXattrsPath(const char* src, const char* dst, XattrFilter keep = nullptr);
 // fchown + fchmod (after chown, so setuid bits survive) + futimens (atime, mtime).
+// chown drops security.capability: copy xattrs after this call, not before.
 SysResult<void> CopyOwnerModeTimes(int src_fd, int dst_fd);
 
 }  // namespace ovlab::io
