@@ -1,6 +1,7 @@
 """The guest's initramfs: busybox, /init, the payload with its libraries, and kernel modules."""
 
 import os
+import shlex
 import shutil
 import subprocess
 
@@ -99,8 +100,10 @@ def pack(staging, output):
         raise RunnerError(f"packing {output} failed (is cpio installed? apt-get install cpio)")
 
 
-def build(staging, output, payload, tree, order, index):
+def build(staging, output, payload, tree, order, index, env):
+    """env: variables the payload sees (e.g. OVLAB_EMULATED=1 so timings can be labelled)."""
     stage_base(staging)
+    _write(staging, "/etc/ovlab/env.sh", "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
     stage_payload(staging, payload)
     stage_modules(staging, tree, order, index)
     pack(staging, output)

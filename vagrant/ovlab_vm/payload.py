@@ -66,7 +66,7 @@ def build_payload(kind, build_dir, targets, bench_profile=None):
     elif kind == "conformance":
         binaries["ovlab-conformance"] = _built(build_dir, CONFORMANCE_BIN, "ovlab-conformance")
         steps.append(
-            Step("conformance", ["ovlab-conformance", f"--target={targets}", "--matrix-out", "{out}/matrix.json"])
+            Step("conformance", ["ovlab-conformance", f"--target={targets}", "--matrix-out={out}/matrix.json"])
         )
     else:
         raise RunnerError(f"unknown payload '{kind}': use conformance or selftest")

@@ -56,11 +56,12 @@ def parse_modules(text):
 
 
 def case_statuses(matrix):
-    """{(case id, target): status} of a conformance matrix."""
+    """{(case id, target): verdict} of a conformance matrix (conformance/README.md)."""
     out = {}
     for case in matrix.get("cases", []):
         for target, result in (case.get("results") or {}).items():
-            out[(case.get("id"), target)] = (result or {}).get("status")
+            result = result or {}
+            out[(case.get("id"), target)] = result.get("verdict", result.get("status"))
     return out
 
 

@@ -85,7 +85,8 @@ def _boot(result, config, out, vmlinuz, moddir):
     work = tempfile.mkdtemp(prefix="boot-", dir=_work_dir(config))
     try:
         initrd = os.path.join(work, "initrd.gz")
-        initramfs.build(os.path.join(work, "root"), initrd, config.payload, tree, order, index)
+        env = {"OVLAB_EMULATED": "1" if result.emulated else "0", "OVLAB_VM_ACCEL": config.accel}
+        initramfs.build(os.path.join(work, "root"), initrd, config.payload, tree, order, index, env)
         console, data = os.path.join(out, "console.log"), os.path.join(work, "data.log")
         cmd = qemu.command(vmlinuz, initrd, console, data, config.accel, config.memory_mb, config.smp)
         code, wall, qemu_out = qemu.boot(cmd, config.timeout)
@@ -187,11 +188,11 @@ def _finish_outputs(result, config, out):
     except (OSError, ValueError):
         return
     if isinstance(data, dict) and isinstance(data.get("context"), dict):
-        ctx = data["context"]
+        ctx = data["context"]  # bench/README.md: context values are strings
         ctx.setdefault("kernel", result.release)
         ctx["vm_kernel"] = result.kernel
         ctx["vm_accel"] = result.accel
-        ctx["emulated"] = result.emulated
+        ctx["emulated"] = "true" if result.emulated else "false"
         if result.emulated:
             ctx["timing_note"] = "guest under QEMU software emulation (TCG): timings are not comparable to native runs"
         results.write_json(bench, data)

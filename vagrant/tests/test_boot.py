@@ -37,8 +37,9 @@ def test_bookworm_kernel_and_host(tmp_path):
     assert rows["host"]["release"] == os.uname().release
     for kernel in ("6.1", "host"):
         matrix = json.loads((tmp_path / kernel / "matrix.json").read_text())
-        assert matrix["schema"] == "ovlab-conformance/1" and len(matrix["cases"]) >= 7
-        assert all(c["results"]["kernel"]["status"] == "pass" for c in matrix["cases"])
+        assert matrix["schema"] == "ovlab.conformance.matrix/1" and len(matrix["cases"]) >= 7
+        assert matrix["kernel"]["release"] == rows[kernel]["release"]
+        assert all(c["results"]["kernel"]["verdict"] == "pass" for c in matrix["cases"])
         status = json.loads((tmp_path / kernel / "status.json").read_text())
         assert status["exit_code"] == 0 and status["steps"][0]["name"] == "selftest"
     status = json.loads((tmp_path / "6.1" / "status.json").read_text())

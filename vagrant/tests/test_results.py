@@ -63,8 +63,8 @@ def test_parse_steps_and_modules():
 
 
 def matrix(statuses):
-    return {"schema": "ovlab-conformance/1", "targets": {"kernel": {}},
-            "cases": [{"id": cid, "results": {"kernel": {"status": s}}} for cid, s in statuses.items()]}
+    return {"schema": "ovlab.conformance.matrix/1", "targets": [{"name": "kernel"}],
+            "cases": [{"id": cid, "results": {"kernel": {"verdict": s}}} for cid, s in statuses.items()]}
 
 
 def test_differing_cases_names_each_kernel():

@@ -7,6 +7,7 @@
 export PATH=/ovlab/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp
 umask 022
+. /etc/ovlab/env.sh
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The runner's own payload: a few overlay union checks on a tmpfs, written as a conformance
-# matrix (schema ovlab-conformance/1, target "kernel"). It proves the VM pipeline (modules, mount,
+# matrix (conformance/README.md schema, target "kernel" only). It proves the VM pipeline (modules, mount,
 # results channel) independently of the C++ suite. Runs under busybox sh and the host's sh.
 # usage: selftest.sh --matrix-out FILE
 # Exit: 0 all cases pass, 1 a case failed, 2 the overlay could not be mounted or bad usage.
@@ -36,19 +36,26 @@ if ! mount -t overlay overlay -o "lowerdir=$L,upperdir=$U,workdir=$W" "$M"; then
   exit 2
 fi
 mounted="$M $mounted"
+options="lowerdir,upperdir,workdir"
 
 cases=""
 failed=0
+passes=0
+fails=0
+families=""
 record() {  # record ID FAMILY CHECKLIST OK DETAIL
   if [ "$4" = 0 ]; then
-    result='{"status": "pass"}'
+    result='{"verdict": "pass", "reason": "", "options": "'"$options"'", "observed": [], "expected": []}'
+    passes=$((passes + 1))
   else
     detail=$(printf '%s' "$5" | tr -d '"\\' | tr '\n' ' ')
-    result="{\"status\": \"fail\", \"observed\": \"$detail\"}"
+    result='{"verdict": "fail", "reason": "'"$detail"'", "options": "'"$options"'", "observed": ["'"$detail"'"], "expected": []}'
+    fails=$((fails + 1))
     failed=1
   fi
   echo "selftest: $1: $([ "$4" = 0 ] && echo pass || echo "fail ($5)")"
-  entry="{\"id\": \"$2.$1\", \"family\": \"$2\", \"checklist\": [\"$3\"], \"results\": {\"kernel\": $result}}"
+  families="$families $2"
+  entry="{\"id\": \"Selftest.$1\", \"family\": \"$2\", \"checklist\": [\"$3\"], \"description\": \"$1\", \"results\": {\"kernel\": $result}}"
   cases="${cases:+$cases,
   }$entry"
 }
@@ -82,12 +89,19 @@ rm -r "$M/d" && mkdir "$M/d"
 [ -z "$(ls -A "$M/d")" ] && [ -e "$L/d/f" ]
 record rmdir_mkdir_is_opaque opaque OP1 $? "merged/d holds '$(ls -A "$M/d" | tr '\n' ' ')'"
 
-kernel=$(uname -r)
+release=$(uname -r)
+version=$(uname -v)
+family_counts=$(for f in $families; do echo "$f"; done | sort | uniq -c |
+  awk '{ printf "%s\"%s\": %d", sep, $2, $1; sep = ", " }')
 tmp="$matrix.tmp"
 cat >"$tmp" <<JSON
-{"schema": "ovlab-conformance/1", "generator": "vagrant/ovlab_vm/guest/selftest.sh",
- "kernel": "$kernel",
- "targets": {"kernel": {"version": "$kernel", "options": "lowerdir,upperdir,workdir", "status": "ok", "skip_reason": null}},
+{"schema": "ovlab.conformance.matrix/1", "generator": "vagrant/ovlab_vm/guest/selftest.sh",
+ "generated_utc": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "ovlab_version": "selftest",
+ "kernel": {"release": "$release", "version": "$version", "machine": "$(uname -m)"},
+ "backing": "tmpfs",
+ "targets": [{"name": "kernel", "role": "oracle", "version": "$release", "options": "$options", "available": true, "skip_reason": ""}],
+ "summary": {"cases": $((passes + fails)), "families": {$family_counts},
+             "by_target": {"kernel": {"pass": $passes, "fail": $fails, "skip": 0, "known-deviation": 0}}},
  "cases": [
   $cases
  ]}
