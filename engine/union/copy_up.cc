@@ -1,0 +1,195 @@
+// Copy-up (the kernel's copy_up.c, CU1/CU2/MC1/HL1): parents first; the object is built in
+// <work>/work with its data, xattrs, origin, owner, mode and times, then renamed into place, so a
+// reader sees the lower object or the complete upper one, never a part. ENOSPC leaves nothing.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/fs.h"
+#include "base/strings.h"
+#include "io/attrs.h"
+#include "io/copy.h"
+#include "union/engine.h"
+#include "union/xattr_names.h"
+
+namespace ovlab::unionfs {
+
+namespace {
+
+bool KeepOnCopyUp(std::string_view name) {
+  return !IsOverlayXattr(name);
+}
+
+std::string ProcEntry(int dirfd, std::string_view name) {
+  return StrPrintf("/proc/self/fd/%d/%.*s", dirfd, static_cast<int>(name.size()), name.data());
+}
+
+std::pair<std::string, std::string> SplitRel(const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  if (slash == std::string::npos) return {"", rel};
+  return {rel.substr(0, slash), rel.substr(slash + 1)};
+}
+
+// Removes a half-built temp object; the original error is what the caller reports.
+void DropTemp(int work_fd, const std::string& tmp) {
+  (void)RemoveTreeAt(work_fd, tmp);
+}
+
+}  // namespace
+
+std::string Union::Impl::TempName() {
+  return StrPrintf("#ovlab.%d.%llu", static_cast<int>(::getpid()),
+                   static_cast<unsigned long long>(++temp_counter));
+}
+
+Result<void> Union::Impl::CleanWorkDir() {
+  auto base = OpenPath(options.work, O_PATH | O_DIRECTORY);
+  if (!base) return std::unexpected(base.error());
+  if (::mkdirat(base->get(), "work", 0) != 0 && errno != EEXIST)
+    return FailErrno(errno, StrPrintf("create %s/work", options.work.c_str()));
+  int fd = ::openat(base->get(), "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return FailErrno(errno, StrPrintf("open %s/work", options.work.c_str()));
+  UniqueFd dir(fd);
+  auto entries = ReadDirFd(dir.get());
+  if (!entries) return FailErrno(entries.error(), "list work dir");
+  // Leftovers of interrupted copy-ups, whiteouts and renames: never visible, always removable.
+  for (const auto& e : *entries) {
+    if (auto s = RemoveTreeAt(dir.get(), e.name); !s)
+      return std::unexpected(WithContext(s.error(), "clean " + options.work + "/work"));
+  }
+  work = std::move(dir);
+  return {};
+}
+
+SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
+  if (read_only()) return SysFail(EROFS);
+  if (node->upper) {
+    if (with_data && node->metacopy) return CopyUpData(node);
+    return {};
+  }
+  if (!node->parent || node->lowers.empty()) return SysFail(EIO);
+  if (auto p = CopyUp(node->parent, false); !p) return p;
+
+  const LowerRef& src = node->lowers.front();
+  const Layer& layer = lowers[src.layer];
+  auto [src_dir_rel, src_name] = SplitRel(src.path);
+  auto src_dir = OpenDirIn(layer, src_dir_rel);
+  if (!src_dir) return SysFail(src_dir.error());
+  auto st = StatAt(src_dir->get(), src_name);
+  if (!st) return SysFail(st.error());
+  auto dst_dir = UpperDirFd(*node->parent);
+  if (!dst_dir) return SysFail(dst_dir.error());
+
+  const int wfd = work.get();
+  const std::string tmp = TempName();
+  const bool meta = !with_data && options.metacopy && S_ISREG(st->st_mode);
+  io::CopyOutcome outcome;
+  bool copied_data = false;
+
+  auto fail = [&](int err) -> SysResult<void> {
+    DropTemp(wfd, tmp);
+    return SysFail(err);
+  };
+
+  mode_t type = st->st_mode & S_IFMT;
+  if (S_ISREG(type)) {
+    auto in = OpenIn(layer, src.path, O_RDONLY | O_NOFOLLOW);
+    if (!in) return SysFail(in.error());
+    int out_fd = ::openat(wfd, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (out_fd < 0) return SysFail(errno);
+    UniqueFd out(out_fd);
+    if (meta) {
+      // Metadata only: the same size, no blocks; data stays in the lower until written (MC1).
+      if (::ftruncate(out.get(), st->st_size) != 0) return fail(errno);
+    } else {
+      auto copy = io::CopyFileData(in->get(), out.get(), options.copy_strategy);
+      if (!copy) return fail(copy.error());
+      outcome = *copy;
+      copied_data = true;
+    }
+    if (!options.volatile_ && ::fsync(out.get()) != 0) return fail(errno);
+  } else if (S_ISDIR(type)) {
+    if (::mkdirat(wfd, tmp.c_str(), 0700) != 0) return SysFail(errno);
+  } else if (S_ISLNK(type)) {
+    auto target = ReadLinkAt(src_dir->get(), src_name);
+    if (!target) return SysFail(target.error());
+    if (::symlinkat(target->c_str(), wfd, tmp.c_str()) != 0) return SysFail(errno);
+  } else {
+    if (::mknodat(wfd, tmp.c_str(), type | 0600, st->st_rdev) != 0) return SysFail(errno);
+  }
+
+  // xattrs (without the lower's own overlay xattrs), then our origin / metacopy marks.
+  if (auto x = io::CopyXattrsPath(ProcEntry(src_dir->get(), src_name).c_str(),
+                                  ProcEntry(wfd, tmp).c_str(), KeepOnCopyUp);
+      !x && x.error() != EOPNOTSUPP) {
+    return fail(x.error());
+  }
+  std::string fh;
+  if (lower_uuids[src.layer]) fh = EncodeOrigin(src_dir->get(), src_name, *lower_uuids[src.layer]);
+  if (!fh.empty()) {
+    if (auto x = SetXattrAt(wfd, tmp, kXattrOrigin, fh); !x) return fail(x.error());
+  }
+  if (meta) {
+    if (auto x = SetXattrAt(wfd, tmp, kXattrMetacopy, ""); !x) return fail(x.error());
+  }
+  // Owner before mode (chown clears set-id bits), times last.
+  if (::fchownat(wfd, tmp.c_str(), st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+    return fail(errno);
+  if (!S_ISLNK(type) && ::fchmodat(wfd, tmp.c_str(), st->st_mode & 07777, 0) != 0)
+    return fail(errno);
+  struct timespec times[2] = {st->st_atim, st->st_mtim};
+  if (::utimensat(wfd, tmp.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) return fail(errno);
+
+  // The parent will now hold a copied-up entry: mark it impure as the kernel does (readdir d_ino).
+  if (!node->parent->impure) {
+    auto pe = UpperEntry(*node->parent);
+    if (pe && SetXattrAt(pe->first.get(), pe->second, kXattrImpure, "y"))
+      node->parent->impure = true;
+  }
+  if (::renameat2(wfd, tmp.c_str(), dst_dir->get(), node->name.c_str(), RENAME_NOREPLACE) != 0)
+    return fail(errno);
+
+  node->upper = true;
+  node->metacopy = meta;
+  node->origin = !fh.empty();
+  node->origin_fh = fh;
+  node->origin_ino.reset();
+  if (S_ISDIR(type)) node->impure = false;
+  stats.copy_ups++;
+  if (copied_data) {
+    stats.data_copy_ups++;
+    stats.bytes_copied += outcome.bytes_copied;
+    stats.last_copy_strategy = outcome.used;
+  }
+  return {};
+}
+
+SysResult<void> Union::Impl::CopyUpData(const NodePtr& node) {
+  if (!node->upper || !node->metacopy) return {};
+  auto in = DataFd(*node, O_RDONLY);
+  if (!in) return SysFail(in.error());
+  auto out = OpenIn(*upper, UnionPath(*node), O_WRONLY);
+  if (!out) return SysFail(out.error());
+  struct stat before {};
+  if (::fstat(out->get(), &before) != 0) return SysFail(errno);
+  if (::ftruncate(out->get(), 0) != 0) return SysFail(errno);
+  auto copy = io::CopyFileData(in->get(), out->get(), options.copy_strategy);
+  if (!copy || (!options.volatile_ && ::fsync(out->get()) != 0)) {
+    int err = copy ? errno : copy.error();
+    // Still a metacopy: keep its size so readers see the lower data unchanged.
+    (void)::ftruncate(out->get(), before.st_size);
+    return SysFail(err);
+  }
+  if (auto x = RemoveXattrFd(out->get(), kXattrMetacopy); !x) return SysFail(x.error());
+  struct timespec times[2] = {before.st_atim, before.st_mtim};
+  (void)::futimens(out->get(), times);
+  node->metacopy = false;
+  stats.data_copy_ups++;
+  stats.bytes_copied += copy->bytes_copied;
+  stats.last_copy_strategy = copy->used;
+  return {};
+}
+
+}  // namespace ovlab::unionfs

@@ -1,0 +1,134 @@
+// Internal: the state behind Union and the engine's operations, implemented one concern per file
+// like fs/overlayfs (lookup.cc, readdir.cc, copy_up.cc, dir_ops.cc, inode.cc, xattr.cc,
+// path_walk.cc). Callers hold `mu`; nothing in here locks.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "union/layer.h"
+#include "union/node.h"
+#include "union/origin.h"
+#include "union/union.h"
+
+namespace ovlab::unionfs {
+
+struct OpenFile {
+  UniqueFd fd;
+  NodePtr node;
+  int flags = 0;
+};
+
+struct OpenDirState {
+  NodePtr node;
+  std::vector<DirEntry> entries;
+  bool built = false;
+};
+
+// The last name of a path and the directory it is in.
+struct ParentAndName {
+  NodePtr dir;
+  std::string name;
+  bool trailing_slash = false;
+};
+
+struct Union::Impl {
+  UnionOptions options;
+  std::vector<Layer> lowers;
+  std::optional<Layer> upper;
+  UniqueFd work;  // O_PATH of <work>/work, where copy-ups and whiteouts are built
+  std::vector<std::optional<FsUuid>> lower_uuids;
+  std::optional<FsUuid> upper_uuid;
+  bool samefs = true;
+  dev_t union_dev = 0;
+
+  mutable std::mutex mu;
+  NodePtr root;
+  NodeId next_id = kRootNode + 1;
+  std::unordered_map<NodeId, NodePtr> nodes;  // root + nodes with lookup count > 0
+  std::unordered_map<FileHandle, std::shared_ptr<OpenFile>> files;
+  std::unordered_map<DirHandle, std::unique_ptr<OpenDirState>> dirs;
+  uint64_t next_handle = 1;
+  uint64_t temp_counter = 0;
+  UnionStats stats;
+
+  ~Impl();
+  bool read_only() const { return !upper.has_value(); }
+
+  // ---- lookup.cc: finding objects through the layers (namei.c) ----
+  Result<void> Init();  // layers, root node, work dir cleanup
+  NodePtr GetNode(NodeId id) const;
+  SysResult<NodePtr> Child(const NodePtr& dir, std::string_view name);  // cached lookup
+  SysResult<NodePtr> LookupFresh(const NodePtr& dir, std::string_view name);
+  // Some lower layer under `dir` holds a visible `name` (then removal needs a whiteout).
+  bool LowerPositive(const NodePtr& dir, std::string_view name);
+  void CacheChild(const NodePtr& dir, const NodePtr& child);
+  void Evict(const NodePtr& dir, const std::string& name);
+  void ForgetNegative(const NodePtr& dir, const std::string& name);
+  Entry MakeEntry(const NodePtr& node, const struct stat& st);  // counts a lookup
+  // fds of real objects: the upper dir of a directory node, the visible object (O_PATH), the data
+  SysResult<UniqueFd> UpperDirFd(const Node& dir);
+  SysResult<UniqueFd> TopObjectFd(const Node& node);
+  // The upper object as (its parent directory fd, its name); the root is (root fd, ".").
+  SysResult<std::pair<UniqueFd, std::string>> UpperEntry(const Node& node);
+  SysResult<UniqueFd> DataFd(const Node& node, int flags);
+
+  // ---- inode.cc: attributes, inode numbers (ID1), setattr, permission ----
+  SysResult<struct stat> Attr(Node& node);
+  SysResult<Node::Perm> PermOf(Node& node);  // cached owner/group/mode
+  SysResult<struct stat> SetAttr(const Cred& cred, const NodePtr& node, unsigned mask,
+                                 const SetAttrValues& v, OpenFile* file);
+  SysResult<void> Access(const Cred& cred, const NodePtr& node, int mask);
+  SysResult<void> MayLookup(const Cred& cred, const NodePtr& dir);  // exec on dir, ENOTDIR
+
+  // ---- copy_up.cc (copy_up.c) ----
+  // Copies a lower object up (parents first). `with_data` false allows a metacopy (MC1).
+  SysResult<void> CopyUp(const NodePtr& node, bool with_data);
+  SysResult<void> CopyUpData(const NodePtr& node);  // completes a metacopy upper
+  std::string TempName();
+  Result<void> CleanWorkDir();
+
+  // ---- readdir.cc (readdir.c) ----
+  SysResult<std::vector<DirEntry>> MergedListing(const NodePtr& dir);
+  // ENOTEMPTY unless the merged dir shows nothing; on success the names of upper whiteouts.
+  SysResult<std::vector<std::string>> CheckEmptyDir(const NodePtr& dir);
+
+  // ---- dir_ops.cc (dir.c) ----
+  // Creates `name` in `dir`: mode's S_IFMT picks the type; `link_target` for symlinks,
+  // `link_source` for hard links. Returns the new node (cached).
+  SysResult<NodePtr> Create(const Cred& cred, const NodePtr& dir, std::string_view name,
+                            mode_t mode, dev_t rdev, std::string_view link_target,
+                            const NodePtr& link_source);
+  SysResult<void> Remove(const Cred& cred, const NodePtr& dir, std::string_view name, bool rmdir);
+  SysResult<void> Rename(const Cred& cred, const NodePtr& odir, std::string_view oname,
+                         const NodePtr& ndir, std::string_view nname, unsigned flags);
+  SysResult<UniqueFd> OpenFileFd(const Cred& cred, const NodePtr& node, int flags);
+
+  // ---- xattr.cc (xattrs.c) ----
+  SysResult<std::string> GetXattr(const Cred& cred, const NodePtr& node, std::string_view name);
+  SysResult<void> SetXattr(const Cred& cred, const NodePtr& node, std::string_view name,
+                           std::string_view value, int flags);
+  SysResult<std::vector<std::string>> ListXattr(const Cred& cred, const NodePtr& node);
+  SysResult<void> RemoveXattr(const Cred& cred, const NodePtr& node, std::string_view name);
+
+  // ---- path_walk.cc ----
+  // Resolves a union path; `follow` says whether a final symlink is followed.
+  SysResult<NodePtr> Walk(const Cred& cred, std::string_view path, bool follow);
+  // Resolves all but the last name ("." / ".." as last name are returned as such).
+  SysResult<ParentAndName> WalkParent(const Cred& cred, std::string_view path);
+  SysResult<std::string> ReadLink(const NodePtr& node);
+
+  // handles (union.cc)
+  FileHandle AddFile(UniqueFd fd, const NodePtr& node, int flags);
+};
+
+}  // namespace ovlab::unionfs

@@ -1,0 +1,190 @@
+#include "union/layer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "base/strings.h"
+
+namespace ovlab::unionfs {
+
+namespace {
+
+std::string ProcFdPath(int fd) {
+  return StrPrintf("/proc/self/fd/%d", fd);
+}
+
+std::string ProcFdPath(int dirfd, std::string_view name) {
+  return StrPrintf("/proc/self/fd/%d/%.*s", dirfd, static_cast<int>(name.size()), name.data());
+}
+
+std::string Z(std::string_view s) {
+  return std::string(s);
+}
+
+}  // namespace
+
+Result<Layer> OpenLayer(const std::string& path) {
+  int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return FailErrno(errno, StrPrintf("open layer \"%s\"", path.c_str()));
+  Layer layer;
+  layer.path = path;
+  layer.root.reset(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return FailErrno(errno, StrPrintf("stat layer \"%s\"", path.c_str()));
+  layer.dev = st.st_dev;
+  return layer;
+}
+
+bool IsPlainName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
+std::string JoinRel(std::string_view dir, std::string_view name) {
+  if (dir.empty()) return std::string(name);
+  std::string out(dir);
+  out += '/';
+  out += name;
+  return out;
+}
+
+SysResult<UniqueFd> OpenIn(const Layer& layer, std::string_view rel, int flags, mode_t mode) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  std::string path = rel.empty() ? std::string(".") : std::string(rel);
+  long fd = ::syscall(SYS_openat2, layer.root.get(), path.c_str(), &how, sizeof(how));
+  if (fd < 0) return SysFail(errno);
+  return UniqueFd(static_cast<int>(fd));
+}
+
+SysResult<UniqueFd> OpenDirIn(const Layer& layer, std::string_view rel) {
+  return OpenIn(layer, rel, O_PATH | O_DIRECTORY);
+}
+
+SysResult<struct stat> StatIn(const Layer& layer, std::string_view rel) {
+  auto fd = OpenIn(layer, rel, O_PATH | O_NOFOLLOW);
+  if (!fd) return SysFail(fd.error());
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return SysFail(errno);
+  return st;
+}
+
+SysResult<struct stat> StatAt(int dirfd, std::string_view name) {
+  struct stat st {};
+  if (::fstatat(dirfd, Z(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return SysFail(errno);
+  return st;
+}
+
+SysResult<std::string> ReadLinkAt(int dirfd, std::string_view name) {
+  std::string buf(PATH_MAX, '\0');
+  ssize_t n = ::readlinkat(dirfd, Z(name).c_str(), buf.data(), buf.size());
+  if (n < 0) return SysFail(errno);
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+namespace {
+
+// getxattr with the usual size probe; `follow` selects getxattr vs lgetxattr on `path`.
+SysResult<std::string> GetXattrPath(const std::string& path, std::string_view name, bool follow) {
+  std::string xname(name);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    ssize_t n = follow ? ::getxattr(path.c_str(), xname.c_str(), nullptr, 0)
+                       : ::lgetxattr(path.c_str(), xname.c_str(), nullptr, 0);
+    if (n < 0) return SysFail(errno);
+    std::string value(static_cast<size_t>(n), '\0');
+    if (n == 0) return value;
+    ssize_t m = follow ? ::getxattr(path.c_str(), xname.c_str(), value.data(), value.size())
+                       : ::lgetxattr(path.c_str(), xname.c_str(), value.data(), value.size());
+    if (m >= 0) {
+      value.resize(static_cast<size_t>(m));
+      return value;
+    }
+    if (errno != ERANGE) return SysFail(errno);
+  }
+  return SysFail(ERANGE);
+}
+
+}  // namespace
+
+// An O_PATH fd does not take f*xattr calls; its /proc/self/fd magic link, followed, reaches the
+// very object (also a symlink opened with O_PATH | O_NOFOLLOW).
+SysResult<std::string> GetXattrFd(int fd, std::string_view name) {
+  return GetXattrPath(ProcFdPath(fd), name, true);
+}
+
+SysResult<void> SetXattrFd(int fd, std::string_view name, std::string_view value, int flags) {
+  if (::setxattr(ProcFdPath(fd).c_str(), Z(name).c_str(), value.data(), value.size(), flags) != 0)
+    return SysFail(errno);
+  return {};
+}
+
+SysResult<void> RemoveXattrFd(int fd, std::string_view name) {
+  if (::removexattr(ProcFdPath(fd).c_str(), Z(name).c_str()) != 0) return SysFail(errno);
+  return {};
+}
+
+SysResult<std::vector<std::string>> ListXattrFd(int fd) {
+  std::string path = ProcFdPath(fd);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
+    if (n < 0) return SysFail(errno);
+    std::string buf(static_cast<size_t>(n), '\0');
+    ssize_t m = n == 0 ? 0 : ::listxattr(path.c_str(), buf.data(), buf.size());
+    if (m < 0) {
+      if (errno == ERANGE) continue;
+      return SysFail(errno);
+    }
+    std::vector<std::string> names;
+    size_t pos = 0;
+    while (pos < static_cast<size_t>(m)) {
+      size_t end = buf.find('\0', pos);
+      if (end == std::string::npos) end = static_cast<size_t>(m);
+      if (end > pos) names.emplace_back(buf.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    return names;
+  }
+  return SysFail(ERANGE);
+}
+
+SysResult<std::string> GetXattrAt(int dirfd, std::string_view name, std::string_view xname) {
+  return GetXattrPath(ProcFdPath(dirfd, name), xname, false);
+}
+
+SysResult<void> SetXattrAt(int dirfd, std::string_view name, std::string_view xname,
+                           std::string_view value, int flags) {
+  if (::lsetxattr(ProcFdPath(dirfd, name).c_str(), Z(xname).c_str(), value.data(), value.size(),
+                  flags) != 0)
+    return SysFail(errno);
+  return {};
+}
+
+SysResult<std::vector<RawDirEntry>> ReadDirFd(int dir_fd) {
+  std::vector<RawDirEntry> out;
+  alignas(8) char buf[32768];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dir_fd, buf, sizeof(buf));
+    if (n < 0) return SysFail(errno);
+    if (n == 0) break;
+    for (long pos = 0; pos < n;) {
+      auto* d = reinterpret_cast<struct dirent64*>(buf + pos);
+      pos += d->d_reclen;
+      std::string_view name(d->d_name);
+      if (name == "." || name == "..") continue;
+      out.push_back(RawDirEntry{std::string(name), static_cast<ino_t>(d->d_ino), d->d_type});
+    }
+  }
+  return out;
+}
+
+}  // namespace ovlab::unionfs

@@ -1,0 +1,376 @@
+// Lookup through the layers (the kernel's namei.c): upper first, then the parent's lower stack;
+// whiteouts (WO1, WO2) end the search, opaque dirs (OP1) stop merging, non-directories hide
+// everything below (LK1), redirects (RN2) switch the name looked up in lower layers.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <climits>
+#include <set>
+
+#include "base/strings.h"
+#include "union/engine.h"
+#include "union/xattr_names.h"
+
+namespace ovlab::unionfs {
+
+std::string UnionPath(const Node& node) {
+  if (!node.parent) return "";
+  std::string parent = UnionPath(*node.parent);
+  return JoinRel(parent, node.name);
+}
+
+namespace {
+
+// Breaks the parent<->children reference cycles of a subtree.
+void ClearTree(Node& node) {
+  for (auto& [name, child] : node.children) ClearTree(*child);
+  node.children.clear();
+  node.negatives.clear();
+  node.index.reset();
+}
+
+bool XattrIs(const SysResult<std::string>& v, std::string_view want) {
+  return v && *v == want;
+}
+
+// A redirect as the kernel accepts it: absolute "/a/b" without empty components, or one name.
+std::optional<std::string> ValidRedirect(const SysResult<std::string>& v) {
+  if (!v || v->empty()) return std::nullopt;
+  const std::string& r = *v;
+  if (r[0] == '/') {
+    for (const auto& part : Split(std::string_view(r).substr(1), '/')) {
+      if (!IsPlainName(part)) return std::nullopt;
+    }
+    return r;
+  }
+  if (!IsPlainName(r)) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+Union::Impl::~Impl() {
+  if (root) ClearTree(*root);
+  for (auto& [id, node] : nodes) ClearTree(*node);
+}
+
+Result<void> Union::Impl::Init() {
+  std::set<dev_t> devs;
+  for (const auto& path : options.lowers) {
+    auto layer = OpenLayer(path);
+    if (!layer) return std::unexpected(layer.error());
+    devs.insert(layer->dev);
+    lower_uuids.push_back(LayerUuid(*layer));
+    lowers.push_back(std::move(*layer));
+  }
+  if (!options.upper.empty()) {
+    auto layer = OpenLayer(options.upper);
+    if (!layer) return std::unexpected(layer.error());
+    devs.insert(layer->dev);
+    upper_uuid = LayerUuid(*layer);
+    upper = std::move(*layer);
+    auto w = CleanWorkDir();
+    if (!w) return w;
+  }
+  samefs = devs.size() == 1;
+  std::vector<dev_t> dev_list(devs.begin(), devs.end());
+  auto fsid_of = [&](dev_t d) {
+    for (size_t i = 0; i < dev_list.size(); ++i)
+      if (dev_list[i] == d) return static_cast<int>(i);
+    return 0;
+  };
+  for (auto& l : lowers) l.fsid = fsid_of(l.dev);
+  if (upper) upper->fsid = fsid_of(upper->dev);
+  // Anonymous devices have major 0, like the kernel's overlay superblocks.
+  union_dev = options.union_dev ? options.union_dev : makedev(0, 0xfffff);
+
+  root = std::make_shared<Node>();
+  root->id = kRootNode;
+  root->type = S_IFDIR;
+  root->upper = upper.has_value();
+  for (uint32_t i = 0; i < lowers.size(); ++i) root->lowers.push_back(LowerRef{i, ""});
+  if (upper) {
+    root->impure = XattrIs(GetXattrFd(upper->root.get(), kXattrImpure), "y");
+  }
+  nodes[kRootNode] = root;
+  return {};
+}
+
+NodePtr Union::Impl::GetNode(NodeId id) const {
+  auto it = nodes.find(id);
+  return it == nodes.end() ? nullptr : it->second;
+}
+
+Entry Union::Impl::MakeEntry(const NodePtr& node, const struct stat& st) {
+  if (node->id == 0) node->id = next_id++;
+  node->nlookup++;
+  nodes[node->id] = node;
+  Entry e;
+  e.node = node->id;
+  e.attr = st;
+  return e;
+}
+
+void Union::Impl::CacheChild(const NodePtr& dir, const NodePtr& child) {
+  dir->negatives.erase(child->name);
+  if (!options.lookup_cache) return;
+  dir->children[child->name] = child;
+}
+
+void Union::Impl::Evict(const NodePtr& dir, const std::string& name) {
+  auto it = dir->children.find(name);
+  if (it != dir->children.end()) {
+    NodePtr child = it->second;
+    dir->children.erase(it);
+    ClearTree(*child);
+  }
+  dir->negatives.erase(name);
+}
+
+void Union::Impl::ForgetNegative(const NodePtr& dir, const std::string& name) {
+  dir->negatives.erase(name);
+}
+
+SysResult<UniqueFd> Union::Impl::UpperDirFd(const Node& dir) {
+  if (!upper) return SysFail(EROFS);
+  return OpenDirIn(*upper, UnionPath(dir));
+}
+
+SysResult<UniqueFd> Union::Impl::TopObjectFd(const Node& node) {
+  if (node.upper) return OpenIn(*upper, UnionPath(node), O_PATH | O_NOFOLLOW);
+  if (node.lowers.empty()) return SysFail(ENOENT);
+  const LowerRef& l = node.lowers.front();
+  return OpenIn(lowers[l.layer], l.path, O_PATH | O_NOFOLLOW);
+}
+
+SysResult<std::pair<UniqueFd, std::string>> Union::Impl::UpperEntry(const Node& node) {
+  if (!upper) return SysFail(EROFS);
+  if (!node.parent) {
+    auto fd = OpenDirIn(*upper, "");
+    if (!fd) return SysFail(fd.error());
+    return std::make_pair(std::move(*fd), std::string("."));
+  }
+  auto fd = UpperDirFd(*node.parent);
+  if (!fd) return SysFail(fd.error());
+  return std::make_pair(std::move(*fd), node.name);
+}
+
+SysResult<UniqueFd> Union::Impl::DataFd(const Node& node, int flags) {
+  flags |= O_NOFOLLOW;
+  if (node.upper && !node.metacopy) return OpenIn(*upper, UnionPath(node), flags);
+  if (node.lowers.empty()) return SysFail(EIO);
+  const LowerRef& l = node.lowers.front();
+  return OpenIn(lowers[l.layer], l.path, flags);
+}
+
+SysResult<NodePtr> Union::Impl::Child(const NodePtr& dir, std::string_view name) {
+  if (!dir->is_dir()) return SysFail(ENOTDIR);
+  if (name.size() > NAME_MAX) return SysFail(ENAMETOOLONG);
+  if (!IsPlainName(name)) return SysFail(EINVAL);
+  if (options.lookup_cache) {
+    std::string key(name);
+    if (auto it = dir->children.find(key); it != dir->children.end()) {
+      stats.cache_hits++;
+      return it->second;
+    }
+    if (dir->negatives.count(key)) {
+      stats.cache_hits++;
+      return SysFail(ENOENT);
+    }
+  }
+  auto found = LookupFresh(dir, name);
+  if (!options.lookup_cache) return found;
+  if (found) {
+    CacheChild(dir, *found);
+  } else if (found.error() == ENOENT) {
+    dir->negatives.emplace(name);
+  }
+  return found;
+}
+
+namespace {
+
+// Lists each lower directory of the stack once: which positions hold which names.
+std::unique_ptr<DirIndex> BuildIndex(const std::vector<Layer>& lowers, const Node& dir) {
+  auto index = std::make_unique<DirIndex>();
+  for (uint32_t pos = 0; pos < dir.lowers.size(); ++pos) {
+    const LowerRef& ref = dir.lowers[pos];
+    auto fd = OpenIn(lowers[ref.layer], ref.path, O_RDONLY | O_DIRECTORY);
+    if (!fd) return nullptr;  // unreadable: no index, plain lookups
+    auto entries = ReadDirFd(fd->get());
+    if (!entries) return nullptr;
+    for (auto& e : *entries) index->positions[e.name].push_back(pos);
+  }
+  return index;
+}
+
+// A WO2 whiteout: zero-size regular file with trusted.overlay.whiteout in a directory whose
+// trusted.overlay.opaque is "x".
+bool IsXWhiteout(const Layer& layer, const std::string& rel, const struct stat& st) {
+  if (!S_ISREG(st.st_mode) || st.st_size != 0) return false;
+  size_t slash = rel.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : rel.substr(0, slash);
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  auto dfd = OpenDirIn(layer, dir);
+  if (!dfd) return false;
+  if (!GetXattrAt(dfd->get(), name, kXattrWhiteout)) return false;
+  return XattrIs(GetXattrFd(dfd->get(), kXattrOpaque), "x");
+}
+
+}  // namespace
+
+bool Union::Impl::LowerPositive(const NodePtr& dir, std::string_view name) {
+  // As the kernel: the parent's lower stack, the plain name, first hit decides.
+  for (const LowerRef& pos : dir->lowers) {
+    stats.layer_lookups++;
+    std::string target = JoinRel(pos.path, name);
+    auto st = StatIn(lowers[pos.layer], target);
+    if (!st) continue;
+    return !IsWhiteoutStat(*st) && !IsXWhiteout(lowers[pos.layer], target, *st);
+  }
+  return false;
+}
+
+SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view name) {
+  auto node = std::make_shared<Node>();
+  node->parent = dir;
+  node->name = std::string(name);
+  bool found = false, stop = false, is_dir = false;
+  std::string rel_name(name);
+  std::optional<std::string> abs;  // absolute redirect, without the leading '/'
+
+  auto apply_redirect = [&](const std::optional<std::string>& r) -> bool {
+    if (!r) return false;
+    if ((*r)[0] == '/') {
+      abs = r->substr(1);
+      return true;
+    }
+    rel_name = *r;
+    return false;
+  };
+
+  std::vector<LowerRef> positions = dir->lowers;
+  auto switch_to_abs = [&](uint32_t below_layer_plus_one) {
+    positions.clear();
+    for (uint32_t l = below_layer_plus_one; l < lowers.size(); ++l)
+      positions.push_back(LowerRef{l, *abs});
+  };
+
+  if (dir->upper) {
+    auto dfd = UpperDirFd(*dir);
+    if (dfd) {
+      stats.layer_lookups++;
+      auto st = StatAt(dfd->get(), name);
+      if (st) {
+        if (IsWhiteoutStat(*st)) return SysFail(ENOENT);
+        found = true;
+        node->upper = true;
+        node->type = st->st_mode & S_IFMT;
+        if (S_ISDIR(st->st_mode)) {
+          is_dir = true;
+          if (XattrIs(GetXattrAt(dfd->get(), name, kXattrOpaque), "y")) {
+            node->opaque = true;
+            stop = true;
+          }
+          node->impure = XattrIs(GetXattrAt(dfd->get(), name, kXattrImpure), "y");
+          auto r = ValidRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+          if (r) node->redirect = *r;
+          if (!stop && apply_redirect(r)) {
+            stop = false;
+            switch_to_abs(0);
+          }
+        } else {
+          node->metacopy = static_cast<bool>(GetXattrAt(dfd->get(), name, kXattrMetacopy));
+          auto fh = GetXattrAt(dfd->get(), name, kXattrOrigin);
+          if (fh && !fh->empty()) {
+            node->origin = true;
+            node->origin_fh = *fh;
+          }
+          if (node->metacopy) {
+            auto r = ValidRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+            if (r) {
+              node->redirect = *r;
+              if (apply_redirect(r)) switch_to_abs(0);
+            }
+          } else {
+            stop = true;  // a plain upper non-directory hides everything below
+          }
+        }
+      } else if (st.error() != ENOENT && st.error() != ENOTDIR) {
+        return SysFail(st.error());
+      }
+    }
+  }
+  // Dirs copied up keep their origin too (ID1), read from the upper dir.
+  if (node->upper && is_dir) {
+    auto dfd = UpperDirFd(*dir);
+    if (dfd) {
+      auto fh = GetXattrAt(dfd->get(), name, kXattrOrigin);
+      if (fh && !fh->empty()) {
+        node->origin = true;
+        node->origin_fh = *fh;
+      }
+    }
+  }
+
+  if (!stop && dir->index == nullptr && options.lookup_cache && dir->lowers.size() > 1)
+    dir->index = BuildIndex(lowers, *dir);
+
+  for (size_t i = 0; i < positions.size() && !stop; ++i) {
+    const LowerRef& pos = positions[i];
+    const Layer& layer = lowers[pos.layer];
+    std::string target = abs ? *abs : JoinRel(pos.path, rel_name);
+    // The index knows the parent's stack; redirected names still come from the same dirs.
+    if (!abs && dir->index && i < dir->lowers.size() && pos.layer == dir->lowers[i].layer) {
+      auto it = dir->index->positions.find(rel_name);
+      if (it == dir->index->positions.end()) {
+        // Not in any lower of this dir: nothing more to find in the stack.
+        break;
+      }
+      bool here = false;
+      for (uint32_t p : it->second) here |= (p == i);
+      if (!here) continue;
+    }
+    stats.layer_lookups++;
+    auto st = StatIn(layer, target);
+    if (!st) {
+      if (st.error() == ENOENT || st.error() == ENOTDIR || st.error() == ELOOP ||
+          st.error() == EXDEV)
+        continue;
+      return SysFail(st.error());
+    }
+    if (IsWhiteoutStat(*st) || IsXWhiteout(layer, target, *st)) break;
+    bool here_dir = S_ISDIR(st->st_mode);
+    if (!found) {
+      found = true;
+      node->type = st->st_mode & S_IFMT;
+      node->lowers.push_back(LowerRef{pos.layer, target});
+      if (!here_dir) break;
+      is_dir = true;
+    } else if (is_dir) {
+      if (!here_dir) break;  // a non-directory below a directory is ignored and ends the stack
+      node->lowers.push_back(LowerRef{pos.layer, target});
+    } else {
+      // Upper metacopy/origin non-directory: the lower non-directory at the same place.
+      if (!here_dir) node->lowers.push_back(LowerRef{pos.layer, target});
+      break;
+    }
+    // A lower directory may itself be opaque or redirected.
+    auto ofd = OpenIn(layer, target, O_PATH | O_NOFOLLOW);
+    if (!ofd) continue;
+    if (XattrIs(GetXattrFd(ofd->get(), kXattrOpaque), "y")) break;
+    if (XattrIs(GetXattrFd(ofd->get(), kXattrOpaque), "x")) node->xwhiteout_dir = true;
+    auto r = ValidRedirect(GetXattrFd(ofd->get(), kXattrRedirect));
+    if (apply_redirect(r)) {
+      switch_to_abs(pos.layer + 1);
+      i = static_cast<size_t>(-1);  // restart over the new positions
+    }
+  }
+  if (!found) return SysFail(ENOENT);
+  if (node->metacopy && node->lowers.empty()) return SysFail(EIO);  // data layer missing
+  return node;
+}
+
+}  // namespace ovlab::unionfs

@@ -1,0 +1,91 @@
+#include "union/origin.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace ovlab::unionfs {
+
+namespace {
+
+// The kernel's struct ovl_fb layout (packed): 5 bytes, uuid, then the file id words.
+constexpr size_t kHeaderSize = 5 + 16;
+constexpr unsigned char kFhVersion = 0;
+constexpr unsigned char kFhMagic = 0xfb;
+constexpr unsigned char kFlagBigEndian = 1 << 0;
+constexpr unsigned char kFlagAnyEndian = 1 << 1;
+constexpr unsigned char kFlagPathUpper = 1 << 2;
+constexpr unsigned char kCpuEndianFlag =
+    (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) ? kFlagBigEndian : 0;
+constexpr size_t kMaxFid = 255 - kHeaderSize;
+
+// FS_IOC_GETFSUUID (kernel 6.5 UAPI; the installed headers may predate it).
+struct FsUuidArg {
+  unsigned char len;
+  unsigned char uuid[16];
+};
+constexpr unsigned long kGetFsUuid = _IOR(0x15, 0, FsUuidArg);
+
+}  // namespace
+
+std::optional<FsUuid> LayerUuid(const Layer& layer) {
+  int fd = ::openat(layer.root.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  FsUuidArg u{};
+  int rc = ::ioctl(fd, kGetFsUuid, &u);
+  ::close(fd);
+  if (rc != 0 || u.len != 16) return std::nullopt;
+  FsUuid out{};
+  std::memcpy(out.data(), u.uuid, 16);
+  return out;
+}
+
+std::string EncodeOrigin(int dirfd, std::string_view name, const FsUuid& uuid) {
+  std::vector<unsigned char> buf(sizeof(struct file_handle) + kMaxFid);
+  auto* fh = reinterpret_cast<struct file_handle*>(buf.data());
+  fh->handle_bytes = kMaxFid;
+  int mount_id = 0;
+  std::string n(name);
+  if (::name_to_handle_at(dirfd, n.c_str(), fh, &mount_id, 0) != 0) return {};
+  std::string out;
+  out.push_back(static_cast<char>(kFhVersion));
+  out.push_back(static_cast<char>(kFhMagic));
+  out.push_back(static_cast<char>(kHeaderSize + fh->handle_bytes));
+  out.push_back(static_cast<char>(kCpuEndianFlag));
+  out.push_back(static_cast<char>(fh->handle_type));
+  out.append(reinterpret_cast<const char*>(uuid.data()), uuid.size());
+  out.append(reinterpret_cast<const char*>(fh->f_handle), fh->handle_bytes);
+  return out;
+}
+
+std::optional<OriginInfo> DecodeOrigin(std::string_view fb, const Layer& layer,
+                                       const std::optional<FsUuid>& layer_uuid) {
+  if (fb.size() < kHeaderSize) return std::nullopt;
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(fb[i]); };
+  if (byte(0) != kFhVersion || byte(1) != kFhMagic || byte(2) > fb.size() || byte(2) < kHeaderSize)
+    return std::nullopt;
+  unsigned char flags = byte(3);
+  if (flags & ~(kFlagBigEndian | kFlagAnyEndian | kFlagPathUpper)) return std::nullopt;
+  if (!(flags & kFlagAnyEndian) && (flags & kFlagBigEndian) != kCpuEndianFlag) return std::nullopt;
+  if (!layer_uuid || std::memcmp(fb.data() + 5, layer_uuid->data(), 16) != 0) return std::nullopt;
+  size_t fid_len = byte(2) - kHeaderSize;
+  std::vector<unsigned char> buf(sizeof(struct file_handle) + fid_len);
+  auto* fh = reinterpret_cast<struct file_handle*>(buf.data());
+  fh->handle_bytes = static_cast<unsigned int>(fid_len);
+  fh->handle_type = byte(4);
+  std::memcpy(fh->f_handle, fb.data() + kHeaderSize, fid_len);
+  int fd = ::open_by_handle_at(layer.root.get(), fh, O_PATH | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  int rc = ::fstat(fd, &st);
+  ::close(fd);
+  if (rc != 0) return std::nullopt;
+  return OriginInfo{st.st_ino, st.st_nlink, static_cast<mode_t>(st.st_mode & S_IFMT)};
+}
+
+}  // namespace ovlab::unionfs

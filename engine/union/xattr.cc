@@ -1,0 +1,101 @@
+// Extended attributes (the kernel's xattrs.c): reads come from the visible object, changes copy
+// up first (CU1), and the overlay's own trusted.overlay.* names are neither listed nor usable
+// (XA1). Namespace rules follow the VFS: trusted.* is for root only, user.* only on regular files
+// and directories and guarded by the read/write permission.
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <cerrno>
+
+#include "union/engine.h"
+#include "union/permission.h"
+#include "union/xattr_names.h"
+
+namespace ovlab::unionfs {
+
+namespace {
+
+bool IsTrusted(std::string_view name) {
+  return name.substr(0, 8) == "trusted.";
+}
+bool IsUser(std::string_view name) {
+  return name.substr(0, 5) == "user.";
+}
+
+// The VFS xattr_permission() checks for a read (mask kMayRead) or a change (kMayWrite).
+SysResult<void> XattrPermission(const Cred& cred, const struct stat& st, std::string_view name,
+                                int mask) {
+  if (IsTrusted(name)) {
+    if (!cred.IsRoot()) return SysFail(mask == kMayWrite ? EPERM : ENODATA);
+    return {};
+  }
+  if (IsUser(name)) {
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+      return SysFail(mask == kMayWrite ? EPERM : ENODATA);
+    }
+    if (S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) && mask == kMayWrite &&
+        !IsOwnerOrRoot(cred, st))
+      return SysFail(EPERM);
+  }
+  if (mask == kMayWrite || IsUser(name)) return CheckPermission(cred, st, mask);
+  return {};
+}
+
+}  // namespace
+
+SysResult<std::string> Union::Impl::GetXattr(const Cred& cred, const NodePtr& node,
+                                             std::string_view name) {
+  auto st = Attr(*node);
+  if (!st) return SysFail(st.error());
+  if (auto p = XattrPermission(cred, *st, name, kMayRead); !p) return SysFail(p.error());
+  if (IsOverlayXattr(name)) return SysFail(EOPNOTSUPP);
+  auto fd = TopObjectFd(*node);
+  if (!fd) return SysFail(fd.error());
+  return GetXattrFd(fd->get(), name);
+}
+
+SysResult<void> Union::Impl::SetXattr(const Cred& cred, const NodePtr& node, std::string_view name,
+                                      std::string_view value, int flags) {
+  auto st = Attr(*node);
+  if (!st) return SysFail(st.error());
+  if (read_only()) return SysFail(EROFS);
+  if (auto p = XattrPermission(cred, *st, name, kMayWrite); !p) return p;
+  if (IsOverlayXattr(name)) return SysFail(EOPNOTSUPP);
+  if (auto c = CopyUp(node, false); !c) return c;
+  auto e = UpperEntry(*node);
+  if (!e) return SysFail(e.error());
+  return SetXattrAt(e->first.get(), e->second, name, value, flags);
+}
+
+SysResult<std::vector<std::string>> Union::Impl::ListXattr(const Cred& cred, const NodePtr& node) {
+  auto fd = TopObjectFd(*node);
+  if (!fd) return SysFail(fd.error());
+  auto names = ListXattrFd(fd->get());
+  if (!names) return names;
+  std::vector<std::string> out;
+  for (auto& n : *names) {
+    if (IsOverlayXattr(n)) continue;
+    if (IsTrusted(n) && !cred.IsRoot()) continue;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+SysResult<void> Union::Impl::RemoveXattr(const Cred& cred, const NodePtr& node,
+                                         std::string_view name) {
+  auto st = Attr(*node);
+  if (!st) return SysFail(st.error());
+  if (read_only()) return SysFail(EROFS);
+  if (auto p = XattrPermission(cred, *st, name, kMayWrite); !p) return p;
+  if (IsOverlayXattr(name)) return SysFail(EOPNOTSUPP);
+  auto fd = TopObjectFd(*node);
+  if (!fd) return SysFail(fd.error());
+  // Removing a name the object does not have is ENODATA, without a copy-up.
+  if (auto v = GetXattrFd(fd->get(), name); !v) return SysFail(v.error());
+  if (auto c = CopyUp(node, false); !c) return c;
+  auto up = TopObjectFd(*node);
+  if (!up) return SysFail(up.error());
+  return RemoveXattrFd(up->get(), name);
+}
+
+}  // namespace ovlab::unionfs
