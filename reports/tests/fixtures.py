@@ -191,3 +191,10 @@ def matrix(kernel="6.18.44", deviate="fuse-overlayfs"):
 def write_json(path, data):
     path.write_text(json.dumps(data, indent=1))
     return path
+
+
+def quick(**kw):
+    """A small suite (three targets, one backing) for tests that do not need every target."""
+    kw.setdefault("targets", ("overlay2", "engine", "fuse-overlayfs"))
+    kw.setdefault("backings", ("ext4",))
+    return BenchBuilder(**kw).default_suite()

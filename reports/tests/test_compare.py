@@ -9,9 +9,7 @@ import fixtures
 
 def small_run(tmp_path, name, **kw):
     """A few families and targets: enough to compare, quick to generate."""
-    b = fixtures.BenchBuilder(targets=("overlay2", "engine", "fuse-overlayfs"),
-                              backings=("ext4",), **kw)
-    return b.default_suite().write(tmp_path / name)
+    return fixtures.quick(**kw).write(tmp_path / name)
 
 
 def assert_one_line_error(proc, *words):

@@ -25,10 +25,11 @@ def assert_drawn_png(path):
     assert non_white > 0.02, f"{path}: {non_white:.1%} of pixels drawn"
 
 
-@pytest.mark.parametrize("kernels", [["6.18.44"], ["6.18.44", "6.1.0", "5.10.0"]])
+@pytest.mark.parametrize("kernels", [["6.18.44"], ["6.18.44", "6.1.0"]])
 def test_every_plot_is_a_drawn_png(tmp_path, kernels):
-    paths = [fixtures.BenchBuilder(kernel=k, seed=i).default_suite().write(tmp_path / f"{i}.json")
-             for i, k in enumerate(kernels)]
+    targets = ("overlay2", "vfs", "engine", "fuse-overlayfs")
+    paths = [fixtures.quick(kernel=k, seed=i, targets=targets, backings=fixtures.BACKINGS)
+             .write(tmp_path / f"{i}.json") for i, k in enumerate(kernels)]
     runs = load.load([str(p) for p in paths]).runs
     out = tmp_path / "plots"
     out.mkdir()

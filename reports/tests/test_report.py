@@ -57,7 +57,7 @@ def test_multi_kernel_directory(tmp_path, tool):
 
 
 def test_context_is_reported(tmp_path, tool):
-    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    bench = fixtures.quick().write(tmp_path / "b.json")
     proc = tool("report.py", bench, "--out", tmp_path / "r")
     assert proc.returncode == 0, proc.stderr
     page = (tmp_path / "r" / "report.html").read_text()
@@ -70,16 +70,15 @@ def test_context_is_reported(tmp_path, tool):
 
 
 def test_two_runs_on_one_kernel_are_told_apart(tmp_path, tool):
-    a = fixtures.BenchBuilder(seed=1).default_suite().write(tmp_path / "before.json")
-    b = fixtures.BenchBuilder(seed=2).default_suite().write(tmp_path / "after.json")
+    a = fixtures.quick(seed=1).write(tmp_path / "before.json")
+    b = fixtures.quick(seed=2).write(tmp_path / "after.json")
     proc = tool("report.py", a, b, "--out", tmp_path / "r")
     assert proc.returncode == 0, proc.stderr
     assert "6.18.44 (before), 6.18.44 (after)" in proc.stdout
 
 
 def test_emulated_run_is_flagged(tmp_path, tool):
-    b = fixtures.BenchBuilder()
-    data = b.default_suite().json()
+    data = fixtures.quick().json()
     data["context"]["emulated"] = "true"
     path = fixtures.write_json(tmp_path / "vm.json", data)
     proc = tool("report.py", path, "--out", tmp_path / "r")
@@ -88,14 +87,14 @@ def test_emulated_run_is_flagged(tmp_path, tool):
 
 
 def test_rerun_replaces_an_earlier_report(tmp_path, tool):
-    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    bench = fixtures.quick().write(tmp_path / "b.json")
     assert tool("report.py", bench, "--out", tmp_path / "r").returncode == 0
     assert tool("report.py", bench, "--out", tmp_path / "r").returncode == 0
     assert sorted(os.listdir(tmp_path)) == ["b.json", "r"]
 
 
 def test_bad_input_leaves_nothing(tmp_path, tool):
-    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    bench = fixtures.quick().write(tmp_path / "b.json")
     empty = tmp_path / "empty.json"
     empty.write_text("  \n")
     proc = tool("report.py", bench, empty, "--out", tmp_path / "out" / "x")
@@ -107,7 +106,7 @@ def test_bad_input_leaves_nothing(tmp_path, tool):
 
 
 def test_refuses_to_overwrite_a_foreign_directory(tmp_path, tool):
-    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    bench = fixtures.quick().write(tmp_path / "b.json")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     proc = tool("report.py", bench, "--out", tmp_path / "mine")
