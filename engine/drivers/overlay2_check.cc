@@ -53,6 +53,7 @@ class Overlay2Checker {
 
   void CheckLinkOf(const std::string& id) {
     auto short_id = layout::ReadShortId(home_, id);
+    if (short_id) claimed_short_ids_.insert(*short_id);
     if (!short_id || !layout::IsShortId(*short_id)) {
       Report(id, short_id ? "link file holds an invalid short id" : "link file is missing",
              [&] { return RepairLinkFile(id); });
@@ -115,6 +116,8 @@ class Overlay2Checker {
     for (const auto& entry : *lower) {
       auto layer = layout::LayerOfLowerEntry(home_, entry);
       if (layer && PathExists(layout::PathsOf(home_, *layer).diff)) continue;
+      // A layer still owns that short id: its missing l/ link is reported (and repaired) above.
+      if (claimed_short_ids_.contains(BaseName(entry))) continue;
       Report(id, "lower names " + entry +
                      ", which is no layer (a parent is missing; the layer "
                      "cannot be mounted and must be removed or re-pulled)");
@@ -132,6 +135,7 @@ class Overlay2Checker {
   std::string home_;
   bool repair_;
   std::vector<std::string> layers_;
+  std::set<std::string> claimed_short_ids_;
   std::vector<CheckFinding> findings_;
 };
 

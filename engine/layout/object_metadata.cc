@@ -25,14 +25,15 @@ Status CopyRegular(const std::string& src, const std::string& dst, mode_t mode) 
 }
 
 Status CopyPathMetadata(const std::string& src, const std::string& dst, const struct stat& st) {
-  if (auto r = io::CopyXattrsPath(src.c_str(), dst.c_str()); !r) {
-    return FailErrno(r.error(), "copy xattrs to " + dst);
-  }
+  // chown first: it drops security.capability and setuid bits, which come back after it.
   if (::fchownat(AT_FDCWD, dst.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
     return FailErrno(errno, "chown " + dst);
   }
   if (!S_ISLNK(st.st_mode) && ::chmod(dst.c_str(), st.st_mode & 07777) != 0) {
     return FailErrno(errno, "chmod " + dst);
+  }
+  if (auto r = io::CopyXattrsPath(src.c_str(), dst.c_str()); !r) {
+    return FailErrno(r.error(), "copy xattrs to " + dst);
   }
   const struct timespec times[2] = {st.st_atim, st.st_mtim};
   if (::utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -62,11 +63,12 @@ Status CopyObjectMetadata(const std::string& src, const std::string& dst, const 
   if (!in) return std::unexpected(in.error());
   auto out = OpenPath(dst, O_RDONLY | O_NOFOLLOW);
   if (!out) return std::unexpected(out.error());
-  if (auto r = io::CopyXattrs(in->get(), out->get()); !r) {
-    return FailErrno(r.error(), "copy xattrs to " + dst);
-  }
+  // Owner first: chown drops security.capability, so xattrs come after it.
   if (auto r = io::CopyOwnerModeTimes(in->get(), out->get()); !r) {
     return FailErrno(r.error(), "set owner/mode/times of " + dst);
+  }
+  if (auto r = io::CopyXattrs(in->get(), out->get()); !r) {
+    return FailErrno(r.error(), "copy xattrs to " + dst);
   }
   return {};
 }

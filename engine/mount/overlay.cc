@@ -259,12 +259,16 @@ struct LowerdirPlusError {
   bool unsupported = false;
 };
 
-std::expected<OverlayMountInfo, LowerdirPlusError> MountLowerdirPlus(const OverlaySpec& spec,
-                                                                     const std::string& target) {
+// fsconfig takes string values of at most 256 bytes, so long absolute layer paths cannot go
+// through lowerdir+: with a relative_base the paths are given relative to it, from a thread that
+// chdir'ed there (as MountRelative does).
+std::expected<OverlayMountInfo, LowerdirPlusError> MountLowerdirPlusIn(const OverlaySpec& spec,
+                                                                       const std::string& target,
+                                                                       const std::string& base) {
   auto fail = [](Error e, bool unsupported = false) {
     return std::unexpected(LowerdirPlusError{std::move(e), unsupported});
   };
-  auto paths = MakePaths(spec, "");
+  auto paths = MakePaths(spec, base);
   if (!paths) return fail(paths.error());
   UniqueFd fs_fd(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fs_fd) return fail(FailErrno(errno, "fsopen(overlay)").error(), errno == ENOSYS);
@@ -293,6 +297,26 @@ std::expected<OverlayMountInfo, LowerdirPlusError> MountLowerdirPlus(const Overl
   if (::move_mount(mnt_fd.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
     return fail(FailErrno(errno, "move_mount overlay to " + target).error());
   return OverlayMountInfo{OverlayMethod::kLowerdirPlus, 0};
+}
+
+std::expected<OverlayMountInfo, LowerdirPlusError> MountLowerdirPlus(const OverlaySpec& spec,
+                                                                     const std::string& target) {
+  if (spec.relative_base.empty()) return MountLowerdirPlusIn(spec, target, "");
+  char abs_target[PATH_MAX];
+  if (!::realpath(target.c_str(), abs_target)) {
+    return std::unexpected(LowerdirPlusError{FailErrno(errno, "overlay target " + target).error()});
+  }
+  std::expected<OverlayMountInfo, LowerdirPlusError> result;
+  std::thread worker([&] {
+    if (::unshare(CLONE_FS) != 0 || ::chdir(spec.relative_base.c_str()) != 0) {
+      result = std::unexpected(
+          LowerdirPlusError{FailErrno(errno, "chdir " + spec.relative_base).error()});
+    } else {
+      result = MountLowerdirPlusIn(spec, abs_target, spec.relative_base);
+    }
+  });
+  worker.join();
+  return result;
 }
 
 }  // namespace

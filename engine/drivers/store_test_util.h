@@ -1,0 +1,135 @@
+// Test fixture for the layer store: a scratch tmpfs as the data root, staging of layer diffs, and
+// directory listings to prove that a failed operation left nothing behind.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "base/strings.h"
+#include "drivers/driver.h"
+#include "mount/mount.h"
+#include "scratch/scratch.h"
+
+namespace ovlab::drivers::testing_util {
+
+// A Docker-like 64-character layer id; `n` keeps them apart and sorted.
+inline std::string LayerId(int n, char fill = 'a') {
+  return std::string(56, fill) + StrPrintf("%08d", n);
+}
+
+// Every path below `dir` (relative, sorted) with its type and mode, and symlink targets.
+inline std::vector<std::string> TreeListing(const std::string& dir, const std::string& rel = "") {
+  std::vector<std::string> out;
+  auto names = ListDir(rel.empty() ? dir : JoinPath(dir, rel));
+  if (!names) return {"<" + names.error().message + ">"};
+  std::sort(names->begin(), names->end());
+  for (const auto& n : *names) {
+    std::string child = rel.empty() ? n : rel + "/" + n;
+    auto st = LStat(JoinPath(dir, child));
+    if (!st) continue;
+    std::string line = StrPrintf("%s %o", child.c_str(), st->st_mode);
+    if (S_ISLNK(st->st_mode)) line += " -> " + ReadLink(JoinPath(dir, child)).value_or("?");
+    out.push_back(line);
+    if (S_ISDIR(st->st_mode)) {
+      auto sub = TreeListing(dir, child);
+      out.insert(out.end(), sub.begin(), sub.end());
+    }
+  }
+  return out;
+}
+
+class StoreTest : public testing::Test {
+ protected:
+  void SetUp() override { MakeScratch(64ull << 20); }
+
+  void MakeScratch(uint64_t bytes) {
+    scratch::InstallSignalCleanup();
+    scratch::ScratchOptions o;
+    o.backing = scratch::Backing::kTmpfs;
+    o.size_bytes = bytes;
+    auto fs = scratch::ScratchFs::Create(o);
+    ASSERT_TRUE(fs) << fs.error().message;
+    fs_ = std::move(*fs);
+    root_ = JoinPath(fs_->path(), "root");
+    staging_ = JoinPath(fs_->path(), "staging");
+    ASSERT_TRUE(MakeDirs(staging_));
+  }
+
+  void TearDown() override {
+    if (fs_) {
+      auto mounts = mount::MountsUnder(fs_->path());
+      if (mounts) {
+        for (const auto& m : *mounts) {
+          if (m.target != fs_->path()) ADD_FAILURE() << "left mounted: " << m.target;
+        }
+      }
+      driver_.reset();
+      EXPECT_TRUE(fs_->Destroy());
+    }
+  }
+
+  Driver& Open(const std::string& name, size_t max_depth = 128) {
+    DriverOptions o;
+    o.root = root_;
+    o.max_depth = max_depth;
+    auto d = OpenDriver(name, o);
+    EXPECT_TRUE(d) << (d ? "" : d.error().message);
+    if (!d) std::abort();
+    driver_ = std::move(*d);
+    return *driver_;
+  }
+
+  // A staged diff: files (path -> content; a trailing '/' makes a directory; content "@wh" makes
+  // a tar-style whiteout `.wh.<name>`; "@opq" drops the opaque marker into the directory).
+  std::string Stage(const std::map<std::string, std::string>& entries) {
+    std::string dir = JoinPath(staging_, StrPrintf("diff-%d", staged_++));
+    EXPECT_TRUE(MakeDirs(dir));
+    for (const auto& [path, content] : entries) {
+      std::string full = JoinPath(dir, path);
+      if (EndsWith(path, "/")) {
+        EXPECT_TRUE(MakeDirs(full));
+        continue;
+      }
+      EXPECT_TRUE(MakeDirs(DirName(full)));
+      if (content == "@wh") {
+        WriteFile(JoinPath(DirName(full), ".wh." + BaseName(full)), "");
+      } else if (content == "@opq") {
+        EXPECT_TRUE(MakeDirs(full));
+        WriteFile(JoinPath(full, ".wh..wh..opq"), "");
+      } else {
+        WriteFile(full, content);
+      }
+    }
+    return dir;
+  }
+
+  void Apply(Driver& d, const std::string& id, const std::map<std::string, std::string>& entries) {
+    std::string staged = Stage(entries);
+    auto st = d.ApplyDiff(id, staged);
+    ASSERT_TRUE(st) << st.error().message;
+    ASSERT_TRUE(RemoveTree(staged));
+  }
+
+  static void WriteFile(const std::string& path, const std::string& content) {
+    ASSERT_TRUE(WriteFileAtomic(path, content, 0644)) << path;
+  }
+  static std::string Read(const std::string& path) {
+    return ReadFileText(path).value_or("<missing " + path + ">");
+  }
+
+  std::unique_ptr<scratch::ScratchFs> fs_;
+  std::unique_ptr<Driver> driver_;
+  std::string root_, staging_;
+  int staged_ = 0;
+};
+
+}  // namespace ovlab::drivers::testing_util
