@@ -1,0 +1,96 @@
+#include "fuse/daemon.h"
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "fuse/union_ops.h"
+#include "union/union.h"
+
+namespace ovlab::fuse {
+namespace {
+
+void PrintError(const std::string& message) {
+  std::fprintf(stderr, "%s: %s\n", kProgramName, message.c_str());
+}
+
+struct SessionDeleter {
+  void operator()(fuse_session* se) const { fuse_session_destroy(se); }
+};
+struct LoopConfigDeleter {
+  void operator()(fuse_loop_config* c) const { fuse_loop_cfg_destroy(c); }
+};
+
+Status CheckMountPoint(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOTCONN) {
+      return Fail(err, "mount point " + path +
+                           " is a dead FUSE mount: detach it first (umount -l " + path + ")");
+    }
+    return Fail(err, "mount point " + path + ": " + ErrnoText(err) + ": create the directory");
+  }
+  if (!S_ISDIR(st.st_mode)) return Fail(ENOTDIR, "mount point " + path + " is not a directory");
+  return {};
+}
+
+int Serve(fuse_session* se, const SpeedOptions& speed) {
+  if (!speed.multithread) return fuse_session_loop(se);
+  std::unique_ptr<fuse_loop_config, LoopConfigDeleter> loop(fuse_loop_cfg_create());
+  fuse_loop_cfg_set_clone_fd(loop.get(), speed.clone_fd ? 1 : 0);
+  fuse_loop_cfg_set_max_threads(loop.get(), speed.max_threads);
+  // Keep workers instead of making and ending a thread per burst of requests.
+  fuse_loop_cfg_set_idle_threads(loop.get(), speed.max_threads);
+  return fuse_session_loop_mt(se, loop.get());
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonConfig& config) {
+  if (auto st = CheckMountPoint(config.mountpoint); !st) {
+    PrintError(st.error().message);
+    return 1;
+  }
+  auto engine = unionfs::Union::Open(config.union_options);
+  if (!engine) {
+    PrintError(engine.error().message);
+    return 1;
+  }
+  ServerContext ctx{engine->get(), config.speed};
+  fuse_lowlevel_ops ops = UnionOperations(config.speed);
+
+  std::vector<std::string> args = LibfuseArguments(config);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  std::unique_ptr<fuse_session, SessionDeleter> se(
+      fuse_session_new(&fargs, &ops, sizeof(ops), &ctx));
+  fuse_opt_free_args(&fargs);
+  if (!se) {
+    PrintError("libfuse refused the mount options (its reason is above)");
+    return 1;
+  }
+  if (fuse_set_signal_handlers(se.get()) != 0) {
+    PrintError("cannot install signal handlers");
+    return 1;
+  }
+  if (fuse_session_mount(se.get(), config.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se.get());
+    PrintError("mounting on " + config.mountpoint + " failed (the reason is above)");
+    return 1;
+  }
+  fuse_daemonize(config.foreground ? 1 : 0);
+  int rc = Serve(se.get(), config.speed);
+  fuse_session_unmount(se.get());
+  fuse_remove_signal_handlers(se.get());
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace ovlab::fuse

@@ -1,0 +1,478 @@
+#include "fuse/union_ops.h"
+
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ovlab::fuse {
+namespace {
+
+using unionfs::Cred;
+using unionfs::NodeId;
+using unionfs::Union;
+
+constexpr size_t kMaxGroups = 256;
+
+ServerContext& Ctx(fuse_req_t req) {
+  return *static_cast<ServerContext*>(fuse_req_userdata(req));
+}
+Union& Engine(fuse_req_t req) {
+  return *Ctx(req).engine;
+}
+
+// The caller as the engine sees it: fsuid/fsgid and, for non-root callers, the supplementary
+// groups (root passes every check, so reading /proc for it would be wasted work).
+Cred CredOf(fuse_req_t req) {
+  const fuse_ctx* c = fuse_req_ctx(req);
+  Cred cred = Cred::User(c->uid, c->gid);
+  if (c->uid != 0 && Ctx(req).speed.supplementary_groups) {
+    gid_t groups[kMaxGroups];
+    int n = fuse_req_getgroups(req, kMaxGroups, groups);
+    if (n > 0) cred.groups.assign(groups, groups + std::min<size_t>(n, kMaxGroups));
+  }
+  return cred;
+}
+
+fuse_entry_param EntryParam(fuse_req_t req, const unionfs::Entry& e) {
+  fuse_entry_param p{};
+  p.ino = e.node;
+  p.generation = e.generation;
+  p.attr = e.attr;
+  p.attr_timeout = Ctx(req).speed.attr_timeout;
+  p.entry_timeout = Ctx(req).speed.entry_timeout;
+  return p;
+}
+
+// Replies with an entry; when the kernel refuses the reply the lookup is given back.
+void ReplyEntry(fuse_req_t req, const SysResult<unionfs::Entry>& e) {
+  if (!e) {
+    fuse_reply_err(req, e.error());
+    return;
+  }
+  fuse_entry_param p = EntryParam(req, *e);
+  if (fuse_reply_entry(req, &p) != 0) Engine(req).Forget(e->node, 1);
+}
+
+void ReplyStatus(fuse_req_t req, const SysResult<void>& r) {
+  fuse_reply_err(req, r ? 0 : r.error());
+}
+
+void ReplyAttr(fuse_req_t req, const SysResult<struct stat>& st) {
+  if (!st) {
+    fuse_reply_err(req, st.error());
+    return;
+  }
+  fuse_reply_attr(req, &*st, Ctx(req).speed.attr_timeout);
+}
+
+void OpInit(void* userdata, fuse_conn_info* conn) {
+  const SpeedOptions& s = static_cast<ServerContext*>(userdata)->speed;
+  auto want = [conn](unsigned cap, bool on) {
+    if (on && (conn->capable & cap)) {
+      conn->want |= cap;
+    } else {
+      conn->want &= ~cap;
+    }
+  };
+  want(FUSE_CAP_WRITEBACK_CACHE, s.writeback_cache);
+  want(FUSE_CAP_SPLICE_READ, s.splice_read);
+  want(FUSE_CAP_SPLICE_WRITE, s.splice_write);
+  want(FUSE_CAP_SPLICE_MOVE, s.splice_move);
+  want(FUSE_CAP_READDIRPLUS, s.readdirplus != ReaddirPlus::kOff);
+  want(FUSE_CAP_READDIRPLUS_AUTO, s.readdirplus == ReaddirPlus::kAuto);
+  want(FUSE_CAP_ATOMIC_O_TRUNC, true);  // the engine copies up and truncates in one open (CU1)
+  want(FUSE_CAP_PARALLEL_DIROPS, true);
+  want(FUSE_CAP_ASYNC_READ, true);
+  // The kernel clears setuid/setgid on write and chown itself and tells us with a setattr.
+  want(FUSE_CAP_HANDLE_KILLPRIV, false);
+  // Locks stay local to this kernel, as on overlayfs (the layers are not shared).
+  want(FUSE_CAP_POSIX_LOCKS, false);
+  want(FUSE_CAP_FLOCK_LOCKS, false);
+  conn->max_write = s.max_write;
+  conn->max_readahead = std::min(conn->max_readahead, s.max_readahead);
+  conn->time_gran = 1;
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto e = Engine(req).Lookup(CredOf(req), parent, name);
+  if (!e && e.error() == ENOENT && Ctx(req).speed.negative_timeout > 0) {
+    fuse_entry_param p{};  // ino 0: a cacheable "no such name"
+    p.entry_timeout = Ctx(req).speed.negative_timeout;
+    fuse_reply_entry(req, &p);
+    return;
+  }
+  ReplyEntry(req, e);
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Engine(req).Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) Engine(req).Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  ReplyAttr(req, Engine(req).GetAttr(CredOf(req), ino));
+}
+
+void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  unionfs::SetAttrValues v;
+  v.mode = attr->st_mode & 07777;
+  v.uid = attr->st_uid;
+  v.gid = attr->st_gid;
+  v.size = attr->st_size;
+  v.atime = attr->st_atim;
+  v.mtime = attr->st_mtim;
+  constexpr unsigned kKnown = unionfs::kSetMode | unionfs::kSetUid | unionfs::kSetGid |
+                              unionfs::kSetSize | unionfs::kSetAtime | unionfs::kSetMtime |
+                              unionfs::kSetAtimeNow | unionfs::kSetMtimeNow | unionfs::kSetCtime;
+  std::optional<unionfs::FileHandle> handle;
+  if (fi) handle = fi->fh;
+  ReplyAttr(req, Engine(req).SetAttr(CredOf(req), ino, static_cast<unsigned>(to_set) & kKnown, v,
+                                     handle));
+}
+
+void OpReadLink(fuse_req_t req, fuse_ino_t ino) {
+  auto target = Engine(req).ReadLink(CredOf(req), ino);
+  if (!target) {
+    fuse_reply_err(req, target.error());
+    return;
+  }
+  fuse_reply_readlink(req, target->c_str());
+}
+
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  ReplyEntry(req, Engine(req).Mknod(CredOf(req), parent, name, mode, rdev));
+}
+
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  ReplyEntry(req, Engine(req).Mkdir(CredOf(req), parent, name, mode));
+}
+
+void OpSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  ReplyEntry(req, Engine(req).Symlink(CredOf(req), parent, name, target));
+}
+
+void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
+  ReplyEntry(req, Engine(req).Link(CredOf(req), ino, new_parent, new_name));
+}
+
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  ReplyStatus(req, Engine(req).Unlink(CredOf(req), parent, name));
+}
+
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  ReplyStatus(req, Engine(req).Rmdir(CredOf(req), parent, name));
+}
+
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+              const char* new_name, unsigned flags) {
+  ReplyStatus(req, Engine(req).Rename(CredOf(req), parent, name, new_parent, new_name, flags));
+}
+
+// With the write-back cache the kernel reads pages of files opened write-only and appends by
+// itself, so the daemon's descriptor must be readable and must not append (libfuse's advice).
+int AdjustOpenFlags(fuse_req_t req, int flags) {
+  if (!Ctx(req).speed.writeback_cache) return flags;
+  if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
+  return flags & ~O_APPEND;
+}
+
+void SetOpenReplyFlags(fuse_req_t req, fuse_file_info* fi) {
+  fi->keep_cache = Ctx(req).speed.keep_cache;
+  fi->noflush = 1;  // nothing to do on close(2): data is written through
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto h = Engine(req).Open(CredOf(req), ino, AdjustOpenFlags(req, fi->flags));
+  if (!h) {
+    fuse_reply_err(req, h.error());
+    return;
+  }
+  fi->fh = *h;
+  SetOpenReplyFlags(req, fi);
+  if (fuse_reply_open(req, fi) != 0) (void)Engine(req).Release(*h);
+}
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi) {
+  auto c = Engine(req).Create(CredOf(req), parent, name, AdjustOpenFlags(req, fi->flags), mode);
+  if (!c) {
+    fuse_reply_err(req, c.error());
+    return;
+  }
+  fi->fh = c->handle;
+  SetOpenReplyFlags(req, fi);
+  fuse_entry_param p = EntryParam(req, c->entry);
+  if (fuse_reply_create(req, &p, fi) != 0) {
+    (void)Engine(req).Release(c->handle);
+    Engine(req).Forget(c->entry.node, 1);
+  }
+}
+
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  std::unique_ptr<char[]> buf(new char[size]);
+  auto n = Engine(req).Read(fi->fh, buf.get(), size, off);
+  if (!n) {
+    fuse_reply_err(req, n.error());
+    return;
+  }
+  fuse_reply_buf(req, buf.get(), *n);
+}
+
+void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  size_t size = fuse_buf_size(in);
+  const void* data = nullptr;
+  std::unique_ptr<char[]> copy;
+  if (in->count == 1 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
+    data = in->buf[0].mem;  // the common case: the request buffer itself, no copy
+  } else {
+    // Spliced requests arrive in a pipe: bring them into memory for the engine.
+    copy.reset(new char[size]);
+    fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+    dst.buf[0].mem = copy.get();
+    ssize_t got = fuse_buf_copy(&dst, in, FUSE_BUF_SPLICE_NONBLOCK);
+    if (got < 0) {
+      fuse_reply_err(req, static_cast<int>(-got));
+      return;
+    }
+    size = static_cast<size_t>(got);
+    data = copy.get();
+  }
+  auto n = Engine(req).Write(fi->fh, data, size, off);
+  if (!n) {
+    fuse_reply_err(req, n.error());
+    return;
+  }
+  fuse_reply_write(req, *n);
+}
+
+void OpFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  ReplyStatus(req, Engine(req).Fsync(fi->fh, datasync != 0));
+}
+
+void OpFallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
+                 fuse_file_info* fi) {
+  ReplyStatus(req, Engine(req).Fallocate(fi->fh, mode, offset, length));
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  ReplyStatus(req, Engine(req).Release(fi->fh));
+}
+
+// copy_file_range(2) inside the daemon: one request instead of a read and a write per chunk.
+void OpCopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
+                     off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+  if (flags != 0) {
+    fuse_reply_err(req, EINVAL);
+    return;
+  }
+  constexpr size_t kChunk = 1u << 20;
+  std::unique_ptr<char[]> buf(new char[std::min(len, kChunk)]);
+  size_t done = 0;
+  while (done < len) {
+    size_t want = std::min(len - done, kChunk);
+    auto got = Engine(req).Read(fi_in->fh, buf.get(), want, off_in + static_cast<off_t>(done));
+    if (!got) {
+      if (done == 0) {
+        fuse_reply_err(req, got.error());
+        return;
+      }
+      break;
+    }
+    if (*got == 0) break;
+    auto put = Engine(req).Write(fi_out->fh, buf.get(), *got, off_out + static_cast<off_t>(done));
+    if (!put) {
+      if (done == 0) {
+        fuse_reply_err(req, put.error());
+        return;
+      }
+      break;
+    }
+    done += *put;
+    if (*put < *got || *got < want) break;
+  }
+  fuse_reply_write(req, done);
+}
+
+void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto h = Engine(req).OpenDir(CredOf(req), ino);
+  if (!h) {
+    fuse_reply_err(req, h.error());
+    return;
+  }
+  fi->fh = *h;
+  if (fuse_reply_open(req, fi) != 0) (void)Engine(req).ReleaseDir(*h);
+}
+
+bool IsDotOrDotDot(const std::string& name) {
+  return name == "." || name == "..";
+}
+
+// The smallest a dirent can be (24-byte header, 8-byte aligned), to size the engine request.
+constexpr size_t kMinDirent = 32;
+
+// readdir and readdirplus: entries from `off` until the kernel's buffer is full. Each plus entry
+// the kernel receives (all but "." and "..") carries one engine lookup; an entry that does not
+// fit gives its lookup back and is sent again next time from its offset.
+void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+                   bool plus) {
+  Union& u = Engine(req);
+  auto entries = u.ReadDir(fi->fh, off, size / kMinDirent + 1);
+  if (!entries) {
+    fuse_reply_err(req, entries.error());
+    return;
+  }
+  std::unique_ptr<char[]> buf(new char[size]);
+  size_t used = 0;
+  Cred cred = plus ? CredOf(req) : Cred{};
+  for (const auto& d : *entries) {
+    char* at = buf.get() + used;
+    size_t room = size - used;
+    size_t need;
+    if (!plus) {
+      struct stat st {};
+      st.st_ino = d.ino;
+      st.st_mode = static_cast<mode_t>(d.type) << 12;
+      need = fuse_add_direntry(req, at, room, d.name.c_str(), &st, d.offset);
+      if (need > room) break;
+    } else {
+      fuse_entry_param p{};
+      SysResult<unionfs::Entry> e = SysFail(ENOENT);
+      if (!IsDotOrDotDot(d.name)) e = u.Lookup(cred, ino, d.name);
+      if (e) {
+        p = EntryParam(req, *e);
+      } else {
+        p.attr.st_ino = d.ino;  // node id 0: the kernel fills the dirent only
+        p.attr.st_mode = static_cast<mode_t>(d.type) << 12;
+      }
+      need = fuse_add_direntry_plus(req, at, room, d.name.c_str(), &p, d.offset);
+      if (need > room) {
+        if (e) u.Forget(e->node, 1);
+        break;
+      }
+    }
+    used += need;
+  }
+  fuse_reply_buf(req, buf.get(), used);
+}
+
+void OpReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  ReadDirCommon(req, ino, size, off, fi, /*plus=*/false);
+}
+
+void OpReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  ReadDirCommon(req, ino, size, off, fi, /*plus=*/true);
+}
+
+void OpReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  ReplyStatus(req, Engine(req).ReleaseDir(fi->fh));
+}
+
+void OpFsyncDir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
+  fuse_reply_err(req, 0);
+}
+
+void OpStatFs(fuse_req_t req, fuse_ino_t ino) {
+  auto st = Engine(req).StatFs(ino);
+  if (!st) {
+    fuse_reply_err(req, st.error());
+    return;
+  }
+  fuse_reply_statfs(req, &*st);
+}
+
+void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                int flags) {
+  ReplyStatus(req,
+              Engine(req).SetXattr(CredOf(req), ino, name, std::string_view(value, size), flags));
+}
+
+// getxattr/listxattr size protocol: size 0 asks for the length, a short buffer is ERANGE.
+void ReplyXattrValue(fuse_req_t req, size_t size, const SysResult<std::string>& value) {
+  if (!value) {
+    fuse_reply_err(req, value.error());
+  } else if (size == 0) {
+    fuse_reply_xattr(req, value->size());
+  } else if (size < value->size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, value->data(), value->size());
+  }
+}
+
+void OpGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  ReplyXattrValue(req, size, Engine(req).GetXattr(CredOf(req), ino, name));
+}
+
+void OpListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  auto names = Engine(req).ListXattr(CredOf(req), ino);
+  if (!names) {
+    ReplyXattrValue(req, size, SysFail(names.error()));
+    return;
+  }
+  std::string packed;
+  for (const auto& n : *names) {
+    packed += n;
+    packed += '\0';
+  }
+  ReplyXattrValue(req, size, packed);
+}
+
+void OpRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  ReplyStatus(req, Engine(req).RemoveXattr(CredOf(req), ino, name));
+}
+
+void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
+  ReplyStatus(req, Engine(req).Access(CredOf(req), ino, mask));
+}
+
+}  // namespace
+
+fuse_lowlevel_ops UnionOperations(const SpeedOptions& speed) {
+  fuse_lowlevel_ops ops{};
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetAttr;
+  ops.setattr = OpSetAttr;
+  ops.readlink = OpReadLink;
+  ops.mknod = OpMknod;
+  ops.mkdir = OpMkdir;
+  ops.unlink = OpUnlink;
+  ops.rmdir = OpRmdir;
+  ops.symlink = OpSymlink;
+  ops.rename = OpRename;
+  ops.link = OpLink;
+  ops.open = OpOpen;
+  ops.read = OpRead;
+  ops.write_buf = OpWriteBuf;
+  ops.release = OpRelease;
+  ops.fsync = OpFsync;
+  ops.opendir = OpOpenDir;
+  ops.readdir = OpReadDir;
+  if (speed.readdirplus != ReaddirPlus::kOff) ops.readdirplus = OpReadDirPlus;
+  ops.releasedir = OpReleaseDir;
+  ops.fsyncdir = OpFsyncDir;
+  ops.statfs = OpStatFs;
+  ops.setxattr = OpSetXattr;
+  ops.getxattr = OpGetXattr;
+  ops.listxattr = OpListXattr;
+  ops.removexattr = OpRemoveXattr;
+  ops.access = OpAccess;
+  ops.create = OpCreate;
+  ops.fallocate = OpFallocate;
+  if (speed.copy_file_range) ops.copy_file_range = OpCopyFileRange;
+  return ops;
+}
+
+}  // namespace ovlab::fuse
