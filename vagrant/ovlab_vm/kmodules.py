@@ -17,6 +17,8 @@ REQUIRED_MODULES = ["overlay"]
 OPTIONAL_MODULES = ["fuse", "loop", "ext4", "xfs", "btrfs", "dm-thin-pool"]
 # Crypto the filesystems ask for through softdeps/request_module (crc32c, btrfs checksums).
 HELPER_MODULES = ["crc32c_generic", "crc32c-intel", "xxhash_generic", "sha256_generic", "blake2b_generic"]
+# The results disk (without them the guest falls back to the serial port).
+TRANSPORT_MODULES = ["virtio_pci", "virtio_blk"]
 
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.zst", ".ko.gz")
 
@@ -199,7 +201,7 @@ class ModuleTree:
         """What to load for the payload: (index, load order, builtin names, missing names).
 
         A required module that is neither a file nor built in raises RunnerError."""
-        wanted = [module_name(m) for m in HELPER_MODULES + list(required) + list(optional)]
+        wanted = [module_name(m) for m in HELPER_MODULES + TRANSPORT_MODULES + list(required) + list(optional)]
         builtin = [m for m in wanted if m in self.builtin]
         missing = [m for m in wanted if m not in self.builtin and m not in self.paths]
         for m in required:
@@ -207,6 +209,6 @@ class ModuleTree:
                 raise RunnerError(f"kernel {self.release} has no {m} module (neither built in nor in {self.moddir})")
         index = self.index_for([m for m in wanted if m in self.paths])
         order = load_order(index, [m for m in wanted if m in index])
-        helpers = {module_name(h) for h in HELPER_MODULES}
+        helpers = {module_name(h) for h in HELPER_MODULES + TRANSPORT_MODULES}
         missing = [m for m in missing if m not in helpers]
         return index, order, builtin, missing

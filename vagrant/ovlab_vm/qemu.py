@@ -49,17 +49,40 @@ def check_qemu():
         raise RunnerError(f"{QEMU} not found: apt-get install qemu-system-x86")
 
 
-def command(kernel, initrd, console_log, data_log, accel, memory_mb, smp):
+def make_results_disk(path, size_mb):
+    """A sparse raw image the guest writes its results archive to."""
+    with open(path, "wb") as f:
+        f.truncate(size_mb << 20)
+
+
+def command(kernel, initrd, console_log, data_log, accel, memory_mb, smp, results_disk=None):
     append = "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init"
     cmd = [QEMU, "-nodefaults", "-display", "none", "-no-reboot", "-m", str(memory_mb), "-smp", str(smp)]
     cmd += ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
     cmd += ["-kernel", kernel, "-initrd", initrd, "-append", append]
     cmd += ["-serial", f"file:{console_log}", "-serial", f"file:{data_log}"]
+    if results_disk:
+        cmd += ["-drive", f"file={results_disk},format=raw,if=virtio,cache=writethrough"]
     return cmd
 
 
+def read_disk_results(path):
+    """The archive the guest wrote to the results disk, or None when it wrote nothing there."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if not head.startswith(BEGIN.encode()):
+            return None
+        header, _, _ = head.partition(b"\n")
+        size = int(header.split()[1])
+        f.seek(len(header) + 1)
+        blob = f.read(size)
+    if len(blob) != size:
+        raise RunnerError(f"the guest's results disk holds {len(blob)} of {size} bytes")
+    return blob
+
+
 def decode_results(data_text):
-    """The tar.gz the guest sent between the markers; raises RunnerError when cut short."""
+    """The tar.gz the guest sent on the serial port; raises RunnerError when cut short."""
     if BEGIN not in data_text:
         raise RunnerError("the guest sent no results (it died before the payload finished)")
     after = data_text.split(BEGIN, 1)[1]

@@ -14,6 +14,8 @@ from .payload import GUEST_DIR
 
 # Exit status /init reports when the overlay filesystem is unavailable after loading modules.
 GUEST_NO_OVERLAY = 125
+# Sparse: costs only what the guest writes.
+RESULTS_DISK_MB = 1024
 # Guest files kept beside the results (logs of each step, module report, dmesg).
 GUEST_LOGS_DIR = "guest"
 
@@ -88,7 +90,9 @@ def _boot(result, config, out, vmlinuz, moddir):
         env = {"OVLAB_EMULATED": "1" if result.emulated else "0", "OVLAB_VM_ACCEL": config.accel}
         initramfs.build(os.path.join(work, "root"), initrd, config.payload, tree, order, index, env)
         console, data = os.path.join(out, "console.log"), os.path.join(work, "data.log")
-        cmd = qemu.command(vmlinuz, initrd, console, data, config.accel, config.memory_mb, config.smp)
+        disk = os.path.join(work, "results.img")
+        qemu.make_results_disk(disk, RESULTS_DISK_MB)
+        cmd = qemu.command(vmlinuz, initrd, console, data, config.accel, config.memory_mb, config.smp, disk)
         code, wall, qemu_out = qemu.boot(cmd, config.timeout)
         result.wall_seconds = round(wall, 2)
         console_text = _read_text(console)
@@ -96,7 +100,7 @@ def _boot(result, config, out, vmlinuz, moddir):
             result.status = "timeout"
             raise RunnerError(f"no result within the {config.timeout:.0f}s timeout (see console.log)")
         try:
-            blob = qemu.decode_results(_read_text(data))
+            blob = qemu.read_disk_results(disk) or qemu.decode_results(_read_text(data))
         except RunnerError as e:
             result.status = qemu.classify_console(console_text) or "no-result"
             detail = "kernel panic" if result.status == "panic" else f"qemu exit {code}"

@@ -87,3 +87,17 @@ def test_index_lists_existing_files(tmp_path):
     assert index["kernels"][0]["files"] == {"matrix": "6.1/matrix.json", "status": "6.1/status.json"}
     assert json.loads((tmp_path / "index.json").read_text())["schema"] == results.INDEX_SCHEMA
     assert "6.1" in results.summary(str(tmp_path), [r]) and "pass=1" in results.summary(str(tmp_path), [r])
+
+
+def test_results_disk(tmp_path):
+    blob = tgz({"./matrix.json": b"{}"})
+    disk = tmp_path / "results.img"
+    qemu.make_results_disk(str(disk), 1)
+    assert qemu.read_disk_results(str(disk)) is None  # the guest wrote nothing: use the serial port
+    with open(disk, "r+b") as f:
+        f.write(f"{qemu.BEGIN} {len(blob)}\n".encode() + blob)
+    assert qemu.read_disk_results(str(disk)) == blob
+    with open(disk, "r+b") as f:
+        f.write(f"{qemu.BEGIN} {2 << 20}\n".encode())
+    with pytest.raises(RunnerError, match="holds .* of 2097152 bytes"):
+        qemu.read_disk_results(str(disk))
