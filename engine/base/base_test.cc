@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
@@ -26,7 +28,9 @@ TEST(Strings, ParseSizeUnits) {
   EXPECT_EQ(ParseSize(""), std::nullopt);
 }
 
-TEST(Strings, JsonQuoteEscapes) { EXPECT_EQ(JsonQuote("a\"b\\\n"), "\"a\\\"b\\\\\\n\""); }
+TEST(Strings, JsonQuoteEscapes) {
+  EXPECT_EQ(JsonQuote("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
+}
 
 TEST(Paths, JoinBaseDir) {
   EXPECT_EQ(JoinPath("/a/", "/b"), "/a/b");
@@ -58,6 +62,23 @@ TEST(Fs, MakeDirsOverFileIsNotDir) {
   auto st = MakeDirs(JoinPath(*dir, "f/g"));
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ENOTDIR);
+  ASSERT_TRUE(RemoveTree(*dir));
+}
+
+TEST(Fs, ListDirFdReadsFromTheStartAndKeepsTheFd) {
+  auto dir = MakeTempDir("/tmp", "ovlab-base-");
+  ASSERT_TRUE(dir);
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(*dir, "a"), "x"));
+  ASSERT_TRUE(MakeDirs(JoinPath(*dir, "b")));
+  auto fd = OpenPath(*dir, O_RDONLY | O_DIRECTORY);
+  ASSERT_TRUE(fd);
+  for (int round = 0; round < 2; ++round) {
+    auto names = ListDirFd(fd->get(), *dir);
+    ASSERT_TRUE(names) << names.error().message;
+    std::sort(names->begin(), names->end());
+    EXPECT_EQ(*names, (std::vector<std::string>{"a", "b"}));
+  }
+  EXPECT_FALSE(ListDirFd(-1, "nothing"));
   ASSERT_TRUE(RemoveTree(*dir));
 }
 

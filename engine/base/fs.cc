@@ -120,7 +120,9 @@ Status RemoveTreeAt(int dirfd, const std::string& name) {
   return {};
 }
 
-Status RemoveTree(const std::string& path) { return RemoveTreeAt(AT_FDCWD, path); }
+Status RemoveTree(const std::string& path) {
+  return RemoveTreeAt(AT_FDCWD, path);
+}
 
 bool PathExists(const std::string& path) {
   struct stat st;
@@ -140,9 +142,8 @@ Result<std::string> ReadLink(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-Result<std::vector<std::string>> ListDir(const std::string& path) {
-  DIR* dir = ::opendir(path.c_str());
-  if (!dir) return FailErrno(errno, "opendir " + path);
+// Reads and closes dir.
+static std::vector<std::string> ReadNames(DIR* dir) {
   std::vector<std::string> names;
   while (dirent* e = ::readdir(dir)) {
     std::string_view n = e->d_name;
@@ -150,6 +151,25 @@ Result<std::vector<std::string>> ListDir(const std::string& path) {
   }
   ::closedir(dir);
   return names;
+}
+
+Result<std::vector<std::string>> ListDir(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (!dir) return FailErrno(errno, "opendir " + path);
+  return ReadNames(dir);
+}
+
+Result<std::vector<std::string>> ListDirFd(int dir_fd, const std::string& what) {
+  int fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return FailErrno(errno, "dup " + what);
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    int e = errno;
+    ::close(fd);
+    return FailErrno(e, "opendir " + what);
+  }
+  ::rewinddir(dir);  // the dup shares the offset: start from the beginning
+  return ReadNames(dir);
 }
 
 std::string JoinPath(std::string_view a, std::string_view b) {

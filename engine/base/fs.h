@@ -15,7 +15,8 @@
 namespace ovlab {
 
 Result<std::string> ReadFileText(const std::string& path);
-// Writes via "<path>.tmp-<pid>", fsync, rename: readers see the old or the new content, never a part.
+// Writes via "<path>.tmp-<pid>", fsync, rename: readers see the old or the new content, never a
+// part.
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
 // mkdir -p; existing directories are fine, an existing non-directory is ENOTDIR.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
@@ -30,6 +31,8 @@ bool PathExists(const std::string& path);  // lstat succeeds
 Result<struct stat> LStat(const std::string& path);
 Result<std::string> ReadLink(const std::string& path);
 Result<std::vector<std::string>> ListDir(const std::string& path);  // names without . and ..
+// Same for an open directory (not consumed; read from its start); `what` names it in errors.
+Result<std::vector<std::string>> ListDirFd(int dir_fd, const std::string& what);
 Result<UniqueFd> OpenPath(const std::string& path, int flags, mode_t mode = 0);
 
 // "a" + "b" -> "a/b", without doubling slashes.

@@ -1,6 +1,5 @@
 #include "io/tree_copy.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -17,24 +16,6 @@
 
 namespace ovlab::io {
 namespace {
-
-Result<std::vector<std::string>> Names(int dir_fd, const std::string& path) {
-  int fd = ::dup(dir_fd);
-  if (fd < 0) return FailErrno(errno, "dup " + path);
-  DIR* dir = ::fdopendir(fd);
-  if (!dir) {
-    ::close(fd);
-    return FailErrno(errno, "opendir " + path);
-  }
-  ::rewinddir(dir);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
-  ::closedir(dir);
-  return names;
-}
 
 // One side of a copy step: an entry `name` in directory fd `dir`, known to people as `path`.
 struct Node {
@@ -89,7 +70,7 @@ class TreeCopier {
     UniqueFd d(
         ::openat(dst.dir, dst.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) return FailErrno(errno, "open " + dst.path);
-    auto names = Names(s.get(), src.path);
+    auto names = ListDirFd(s.get(), src.path);
     if (!names) return std::unexpected(names.error());
     for (const auto& n : *names) {
       if (auto r = CopyEntry(src.Child(s.get(), n), dst.Child(d.get(), n)); !r) return r;
