@@ -14,7 +14,7 @@ from . import names
 from .errors import InputError
 from .units import to_ns
 
-CONFORMANCE_SCHEMA_PREFIX = "ovlab-conformance/"
+CONFORMANCE_SCHEMA_PREFIX = "ovlab.conformance.matrix/"  # conformance/README.md
 MIN_REPETITIONS = 3
 
 
@@ -172,11 +172,17 @@ def _add_row(path, bench: Bench, row: dict):
 
 
 def parse_matrix(path: str, data: dict, fallback_label: str) -> Matrix:
-    if not isinstance(data.get("targets"), dict) or not isinstance(data.get("cases"), list):
-        raise InputError(f"{path}: conformance matrix without 'targets' object and 'cases' list; "
-                         "see conformance/README.md")
-    label = data.get("kernel") or fallback_label
-    return Matrix(path, str(label), data)
+    targets, cases = data.get("targets"), data.get("cases")
+    if not isinstance(targets, list) or not isinstance(cases, list) or not all(
+            isinstance(t, dict) and "name" in t for t in targets):
+        raise InputError(f"{path}: conformance matrix without a 'targets' list of named targets "
+                         "and a 'cases' list; see conformance/README.md")
+    if not all(isinstance(c, dict) and isinstance(c.get("results", {}), dict) for c in cases):
+        raise InputError(f"{path}: a conformance case is not an object with 'results' per "
+                         "target; see conformance/README.md")
+    kernel = data.get("kernel")
+    label = kernel.get("release") if isinstance(kernel, dict) else kernel
+    return Matrix(path, str(label or fallback_label), data)
 
 
 def _label_for(path: str, from_dir: str):

@@ -91,8 +91,20 @@ def _conformance_line(matrices):
         return "Conformance: no matrix given"
     parts = []
     for matrix in matrices:
-        total = conformance.totals(matrix)
-        counts = ", ".join(f"{total[s]} {s}" for s in conformance.STATUSES if total.get(s))
-        parts.append(f"{matrix.label}: {counts or 'no results'} over "
-                     f"{len(conformance.targets(matrix))} targets")
-    return "Conformance: " + "; ".join(parts)
+        cells = conformance.counts(matrix)
+        per_target = []
+        for target in conformance.targets(matrix):
+            total = {}
+            for (t, _), cell in cells.items():
+                if t == target:
+                    for verdict, n in cell.items():
+                        total[verdict] = total.get(verdict, 0) + n
+            if set(total) <= {"skip"}:
+                per_target.append(f"{target} skipped")
+                continue
+            counts = ", ".join(f"{total[v]} {v}" for v in conformance.VERDICTS
+                               if total.get(v) and v != "skip")
+            per_target.append(f"{target} {counts}")
+        parts.append(f"{matrix.label} ({len(matrix.data['cases'])} cases): "
+                     + "; ".join(per_target))
+    return "Conformance " + " | ".join(parts)
