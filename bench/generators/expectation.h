@@ -1,0 +1,24 @@
+// Analytic inode and byte expectations for an image under each driver, from Docker's layout rules
+// (DESIGN.md): vfs = a full tree per layer; overlay v1 = every directory and symlink of the whole
+// tree per layer plus the regular files the layer adds (the rest are hard links); overlay2 = what
+// each layer adds. Plus each driver's per-layer bookkeeping files.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "generators/image_plan.h"
+
+namespace ovlab::bench {
+
+struct UsageExpectation {
+  uint64_t inodes = 0;
+  uint64_t data_bytes = 0;  // apparent bytes of the regular files stored (allocation is >= this)
+};
+
+// Inodes a fresh store consumes for the whole image (the driver's home already made);
+// nullopt for a driver without a model.
+std::optional<UsageExpectation> ExpectImageUsage(std::string_view driver, const ImagePlan& plan);
+
+}  // namespace ovlab::bench
