@@ -36,17 +36,26 @@ bool XattrIs(const SysResult<std::string>& v, std::string_view want) {
 }
 
 // A redirect as the kernel accepts it: absolute "/a/b" without empty components, or one name.
-std::optional<std::string> ValidRedirect(const SysResult<std::string>& v) {
-  if (!v || v->empty()) return std::nullopt;
+// Like the kernel, a malformed one makes the object unreachable: EINVAL, or EACCES for a "." or
+// ".." component (which the real lookup refuses).
+SysResult<std::optional<std::string>> ParseRedirect(const SysResult<std::string>& v) {
+  if (!v) return std::optional<std::string>();
   const std::string& r = *v;
+  if (r.empty()) return SysFail(EINVAL);
+  auto check = [](std::string_view part) -> int {
+    if (part.empty() || part.find('\0') != std::string_view::npos) return EINVAL;
+    if (part == "." || part == "..") return EACCES;
+    return 0;
+  };
   if (r[0] == '/') {
     for (const auto& part : Split(std::string_view(r).substr(1), '/')) {
-      if (!IsPlainName(part)) return std::nullopt;
+      if (int err = check(part)) return SysFail(err);
     }
-    return r;
+    return std::optional<std::string>(r);
   }
-  if (!IsPlainName(r)) return std::nullopt;
-  return r;
+  if (r.find('/') != std::string::npos) return SysFail(EINVAL);
+  if (int err = check(r)) return SysFail(err);
+  return std::optional<std::string>(r);
 }
 
 }  // namespace
@@ -275,7 +284,9 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
             stop = true;
           }
           node->impure = XattrIs(GetXattrAt(dfd->get(), name, kXattrImpure), "y");
-          auto r = ValidRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+          auto pr = ParseRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+          if (!pr) return SysFail(pr.error());
+          auto r = *pr;
           if (r) node->redirect = *r;
           if (!stop && apply_redirect(r)) {
             stop = false;
@@ -289,7 +300,9 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
             node->origin_fh = *fh;
           }
           if (node->metacopy) {
-            auto r = ValidRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+            auto pr = ParseRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+            if (!pr) return SysFail(pr.error());
+            auto r = *pr;
             if (r) {
               node->redirect = *r;
               if (apply_redirect(r)) switch_to_abs(0);
@@ -362,8 +375,9 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
     if (!ofd) continue;
     if (XattrIs(GetXattrFd(ofd->get(), kXattrOpaque), "y")) break;
     if (XattrIs(GetXattrFd(ofd->get(), kXattrOpaque), "x")) node->xwhiteout_dir = true;
-    auto r = ValidRedirect(GetXattrFd(ofd->get(), kXattrRedirect));
-    if (apply_redirect(r)) {
+    auto pr = ParseRedirect(GetXattrFd(ofd->get(), kXattrRedirect));
+    if (!pr) return SysFail(pr.error());
+    if (apply_redirect(*pr)) {
       switch_to_abs(pos.layer + 1);
       i = static_cast<size_t>(-1);  // restart over the new positions
     }

@@ -5,7 +5,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "union/engine.h"
 #include "union/xattr_names.h"
@@ -44,50 +44,74 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir) 
   const bool merged = sources.size() > 1;
   const bool filter = merged || dir->origin;
 
-  std::vector<DirEntry> main, lowest;
-  std::unordered_set<std::string> seen;
+  // Entries in merge order; a name met again in the lowest layer moves (with its upper data)
+  // to the front section, in the lowest layer's order, as the kernel's readdir cache does.
+  struct Slot {
+    DirEntry entry;
+    bool hidden = false;  // a whiteout: takes the name, never listed
+    bool lowest = false;
+  };
+  std::vector<Slot> slots;
+  std::vector<size_t> lowest_order;
+  std::unordered_map<std::string, size_t> by_name;
+  auto self = Attr(*dir);
+  if (!self) return SysFail(self.error());
+  NodePtr up = dir->parent ? dir->parent : dir;
+  auto parent = Attr(*up);
+  if (!parent) return SysFail(parent.error());
+
   for (size_t i = 0; i < sources.size(); ++i) {
     const Source& src = sources[i];
     auto fd = OpenIn(*src.layer, src.rel, O_RDONLY | O_DIRECTORY);
     if (!fd) return SysFail(fd.error());
     auto raw = ReadDirFd(fd->get());
     if (!raw) return SysFail(raw.error());
+    // getdents gives "." and ".." first on the filesystems overlay supports.
+    raw->insert(raw->begin(), {RawDirEntry{".", self->st_ino, DT_DIR},
+                               RawDirEntry{"..", parent->st_ino, DT_DIR}});
     bool xdir = filter && !src.is_upper && [&] {
       auto v = GetXattrFd(fd->get(), kXattrOpaque);
       return v && *v == "x";
     }();
-    bool is_lowest = merged && i + 1 == sources.size();
-    std::vector<DirEntry>& out = is_lowest ? lowest : main;
+    const bool is_lowest = merged && i + 1 == sources.size();
     for (auto& e : *raw) {
-      if (!seen.insert(e.name).second) continue;
-      if (filter && IsWhiteoutEntry(fd->get(), e, xdir)) continue;
-      DirEntry d;
-      d.name = std::move(e.name);
-      d.ino = e.ino;
-      d.type = e.type;
+      auto it = by_name.find(e.name);
+      if (it != by_name.end()) {
+        if (is_lowest && !slots[it->second].lowest) {
+          slots[it->second].lowest = true;
+          lowest_order.push_back(it->second);
+        }
+        continue;
+      }
+      Slot slot;
+      slot.hidden = filter && e.name != "." && e.name != ".." &&
+                    IsWhiteoutEntry(fd->get(), e, xdir);
+      slot.entry.name = std::move(e.name);
+      slot.entry.ino = e.ino;
+      slot.entry.type = e.type;
       // Copied-up entries report their origin's inode number, as stat does (ID1).
-      if (src.is_upper && dir->impure) {
-        auto child = Child(dir, d.name);
+      if (!slot.hidden && src.is_upper && dir->impure && slot.entry.name != "." &&
+          slot.entry.name != "..") {
+        auto child = Child(dir, slot.entry.name);
         if (child) {
           auto st = Attr(**child);
-          if (st) d.ino = st->st_ino;
+          if (st) slot.entry.ino = st->st_ino;
         }
       }
-      out.push_back(std::move(d));
+      slot.lowest = is_lowest;
+      by_name.emplace(slot.entry.name, slots.size());
+      if (is_lowest) lowest_order.push_back(slots.size());
+      slots.push_back(std::move(slot));
     }
   }
   std::vector<DirEntry> result;
-  result.reserve(lowest.size() + main.size() + 2);
-  for (auto& e : lowest) result.push_back(std::move(e));
-  // "." and ".." lead the top layer's names.
-  auto self = Attr(*dir);
-  if (!self) return SysFail(self.error());
-  NodePtr up = dir->parent ? dir->parent : dir;
-  auto parent = Attr(*up);
-  if (!parent) return SysFail(parent.error());
-  result.push_back(DirEntry{".", self->st_ino, DT_DIR, 0});
-  result.push_back(DirEntry{"..", parent->st_ino, DT_DIR, 0});
-  for (auto& e : main) result.push_back(std::move(e));
+  result.reserve(slots.size());
+  for (size_t idx : lowest_order) {
+    if (!slots[idx].hidden) result.push_back(slots[idx].entry);
+  }
+  for (const Slot& slot : slots) {
+    if (!slot.lowest && !slot.hidden) result.push_back(slot.entry);
+  }
   for (size_t i = 0; i < result.size(); ++i) result[i].offset = static_cast<off_t>(i + 1);
   return result;
 }

@@ -1,0 +1,254 @@
+// Read side of the union: LK1-LK3, WO1, WO2, OP1, RD1, RD2, redirects read (RN2), with the kernel
+// overlay over an identical stack as the oracle.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "base/strings.h"
+#include "union/union_test_support.h"
+
+namespace ovlab::unionfs::testing {
+namespace {
+
+const Cred kRoot = Cred::Root();
+
+// Two lowers and an upper exercising every read-side rule.
+void RichStack(const Stack& s) {
+  const std::string b = s.lower(1), t = s.lower(0), u = s.upper();
+  PutFile(b + "/only_bottom", "b");
+  PutFile(b + "/both", "bottom");
+  PutDir(b + "/d");
+  PutFile(b + "/d/b1", "x");
+  PutFile(b + "/d/shared", "bottom");
+  PutDir(b + "/file_over_dir");
+  PutFile(b + "/file_over_dir/hidden", "h");
+  PutFile(b + "/dir_over_file", "f");
+  PutDir(b + "/opq");
+  PutFile(b + "/opq/hidden", "h");
+  PutFile(b + "/wo_target", "gone");
+  PutDir(b + "/xw");
+  PutFile(b + "/xw/gone", "g");
+  PutFile(b + "/xw/kept", "k");
+
+  PutFile(t + "/both", "top");
+  PutXattr(t + "/both", "user.k", "v");
+  PutDir(t + "/d", 0700);
+  PutFile(t + "/d/t1", "y");
+  PutFile(t + "/d/shared", "top");
+  PutFile(t + "/file_over_dir", "file");
+  PutDir(t + "/dir_over_file");
+  PutFile(t + "/dir_over_file/inner", "i");
+  PutDir(t + "/opq");
+  PutXattr(t + "/opq", "trusted.overlay.opaque", "y");
+  PutFile(t + "/opq/visible", "v");
+  PutWhiteout(t + "/wo_target");
+  PutDir(t + "/xw");
+  PutXattr(t + "/xw", "trusted.overlay.opaque", "x");
+  PutFile(t + "/xw/gone", "");
+  PutXattr(t + "/xw/gone", "trusted.overlay.whiteout", "y");
+  PutFile(t + "/xw/top", "t");
+  PutSymlink(t + "/link", "both");
+  PutSymlink(t + "/dlink", "d");
+
+  PutDir(u + "/d", 0750);
+  PutXattr(u + "/d", "user.dir", "upper");
+  PutFile(u + "/d/u1", "u");
+  PutWhiteout(u + "/d/b1");
+  PutFile(u + "/only_upper", "u");
+}
+
+class LookupTest : public UnionFixture {};
+
+TEST_F(LookupTest, MergedViewMatchesKernel_LK1_LK3_WO1_WO2_OP1) {
+  auto [es, ks] = MakeTwin(2, RichStack);
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  View engine = EngineView(*u), kernel = FsView(merged);
+  EXPECT_EQ(Describe(engine), Describe(kernel));
+
+  // The rules themselves, so engine and kernel cannot agree on a mistake.
+  EXPECT_NE(engine["/both"].find("data=top"), std::string::npos);              // LK1 upper wins
+  EXPECT_EQ(engine.count("/file_over_dir/hidden"), 0u);                         // LK1 non-dir hides
+  EXPECT_EQ(engine.count("/d/t1") + engine.count("/d/u1"), 2u);                 // LK1 dirs merge
+  EXPECT_EQ(engine.count("/d/b1"), 0u);                                         // WO1 hides
+  EXPECT_EQ(engine.count("/wo_target"), 0u);                                    // WO1 in lower
+  EXPECT_EQ(engine.count("/xw/gone"), 0u);                                      // WO2
+  EXPECT_EQ(engine.count("/xw/kept"), 1u);
+  EXPECT_EQ(engine.count("/opq/hidden"), 0u);                                   // OP1
+  EXPECT_NE(engine["/d"].find("dir 0750"), std::string::npos);                  // LK3 mode
+  EXPECT_NE(engine["/d"].find("x:user.dir=upper"), std::string::npos);          // LK3 xattrs
+}
+
+TEST_F(LookupTest, ReadOnlyUnionOfLowersMatchesKernelAndRefusesWrites) {
+  auto [es, ks] = MakeTwin(2, RichStack);
+  auto u = OpenEngine(es.Options(false));
+  ASSERT_TRUE(u);
+  EXPECT_TRUE(u->read_only());
+  std::string merged = MountKernel(ks, {}, false);
+  ASSERT_FALSE(merged.empty());
+  EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));
+  EXPECT_EQ(u->Mkdir(kRoot, "/new", 0755).error(), EROFS);
+  EXPECT_EQ(u->Open(kRoot, "/both", O_WRONLY).error(), EROFS);
+  EXPECT_EQ(u->Unlink(kRoot, "/both").error(), EROFS);
+  EXPECT_EQ(u->Chmod(kRoot, "/both", 0600).error(), EROFS);
+  EXPECT_EQ(u->Access(kRoot, "/both", W_OK).error(), EROFS);
+}
+
+TEST_F(LookupTest, NodeLookupCountsAndAttributes) {
+  Stack s = MakeStack("s", 1);
+  PutFile(s.lower(0) + "/f", "hello", 0640);
+  PutDir(s.lower(0) + "/dir");
+  auto u = OpenEngine(s.Options());
+  ASSERT_TRUE(u);
+  auto e = u->Lookup(kRoot, kRootNode, "f");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->attr.st_size, 5);
+  EXPECT_EQ(e->attr.st_mode & 07777, 0640u);
+  auto again = u->Lookup(kRoot, kRootNode, "f");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->node, e->node);  // one node per object while cached
+  EXPECT_EQ(u->Lookup(kRoot, kRootNode, "missing").error(), ENOENT);
+  EXPECT_EQ(u->Lookup(kRoot, e->node, "x").error(), ENOTDIR);
+  u->Forget(e->node, 2);
+  auto h = u->Open(kRoot, e->node, O_RDONLY);
+  EXPECT_FALSE(h);  // forgotten nodes are gone for the node API
+  EXPECT_EQ(h.error(), ESTALE);
+}
+
+TEST_F(LookupTest, MergedReaddirMatchesKernel_RD1) {
+  auto fill = [](const Stack& s) {
+    for (int l = 0; l < 3; ++l) {
+      PutDir(s.lower(l) + "/d");
+      for (int i = 0; i < 20; ++i) {
+        if (i % 3 == l) PutFile(s.lower(l) + "/d/f" + std::to_string(i), "x");
+      }
+      PutFile(s.lower(l) + "/d/common", std::to_string(l));
+    }
+    PutWhiteout(s.lower(0) + "/d/f1");  // hides f1 of layer 1
+    PutDir(s.upper() + "/d");
+    PutFile(s.upper() + "/d/up", "u");
+    PutWhiteout(s.upper() + "/d/f2");
+  };
+  auto [es, ks] = MakeTwin(3, fill);
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  auto listing = u->ReadDir(kRoot, "/d");
+  ASSERT_TRUE(listing);
+  std::vector<std::string> engine_names, kernel_names;
+  for (const auto& e : *listing) engine_names.push_back(e.name);
+  DIR* dir = ::opendir((merged + "/d").c_str());
+  ASSERT_NE(dir, nullptr);
+  while (dirent* e = ::readdir(dir)) kernel_names.emplace_back(e->d_name);
+  ::closedir(dir);
+  // Same names, same order (the kernel's: lowest layer's names first).
+  EXPECT_EQ(Join(engine_names, ","), Join(kernel_names, ","));
+  std::set<std::string> unique(engine_names.begin(), engine_names.end());
+  EXPECT_EQ(unique.size(), engine_names.size()) << "duplicates";
+  EXPECT_EQ(unique.count("f1") + unique.count("f2"), 0u) << "whiteouts listed";
+  // d_ino equals st_ino for every entry.
+  for (const auto& e : *listing) {
+    if (e.name == "..") continue;
+    auto st = u->Stat(kRoot, "/d/" + e.name, AT_SYMLINK_NOFOLLOW);
+    ASSERT_TRUE(st) << e.name;
+    EXPECT_EQ(e.ino, st->st_ino) << e.name;
+  }
+}
+
+TEST_F(LookupTest, ListingFixedPerOpenDirAndRebuiltAtZero_RD2) {
+  Stack s = MakeStack("s", 1);
+  PutFile(s.lower(0) + "/a", "a");
+  PutFile(s.lower(0) + "/b", "b");
+  auto u = OpenEngine(s.Options());
+  ASSERT_TRUE(u);
+  auto h = u->OpenDir(kRoot, kRootNode);
+  ASSERT_TRUE(h);
+  auto first = u->ReadDir(*h, 0, 2);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->size(), 2u);
+  ASSERT_TRUE(u->Mkdir(kRoot, "/c", 0755));
+  ASSERT_TRUE(u->Unlink(kRoot, "/a"));
+  auto rest = u->ReadDir(*h, first->back().offset);
+  ASSERT_TRUE(rest);
+  std::set<std::string> seen;
+  for (auto& e : *first) seen.insert(e.name);
+  for (auto& e : *rest) seen.insert(e.name);
+  EXPECT_EQ(seen, (std::set<std::string>{".", "..", "a", "b"}));  // the snapshot of OpenDir
+  auto rebuilt = u->ReadDir(*h, 0);
+  ASSERT_TRUE(rebuilt);
+  seen.clear();
+  for (auto& e : *rebuilt) seen.insert(e.name);
+  EXPECT_EQ(seen, (std::set<std::string>{".", "..", "b", "c"}));
+  // Offsets are stable cookies: each entry's offset continues after it.
+  for (size_t i = 0; i + 1 < rebuilt->size(); ++i) {
+    auto next = u->ReadDir(*h, (*rebuilt)[i].offset, 1);
+    ASSERT_TRUE(next);
+    ASSERT_EQ(next->size(), 1u);
+    EXPECT_EQ((*next)[0].name, (*rebuilt)[i + 1].name);
+  }
+  EXPECT_TRUE(u->ReleaseDir(*h));
+  EXPECT_EQ(u->ReleaseDir(*h).error(), EBADF);
+}
+
+TEST_F(LookupTest, RedirectsReadLikeKernel_RN2) {
+  auto fill = [](const Stack& s) {
+    // Bottom layer has the original dir; the top lower moved it (absolute redirect) and the
+    // upper renamed another (relative redirect), as the kernel writes them.
+    PutDir(s.lower(1) + "/orig");
+    PutFile(s.lower(1) + "/orig/data", "moved content");
+    PutDir(s.lower(1) + "/sib");
+    PutFile(s.lower(1) + "/sib/s", "sibling");
+    PutDir(s.lower(0) + "/new/place");
+    PutXattr(s.lower(0) + "/new/place", "trusted.overlay.redirect", "/orig");
+    PutFile(s.lower(0) + "/new/place/added", "a");
+    PutWhiteout(s.lower(0) + "/orig");
+    PutDir(s.upper() + "/renamed");
+    PutXattr(s.upper() + "/renamed", "trusted.overlay.redirect", "sib");
+    PutWhiteout(s.upper() + "/sib");
+    PutDir(s.upper() + "/bad");
+    PutXattr(s.upper() + "/bad", "trusted.overlay.redirect", "/../../etc");
+  };
+  auto [es, ks] = MakeTwin(2, fill);
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  View engine = EngineView(*u);
+  EXPECT_EQ(Describe(engine), Describe(FsView(merged)));
+  EXPECT_NE(engine["/new/place/data"].find("moved content"), std::string::npos);
+  EXPECT_NE(engine["/renamed/s"].find("sibling"), std::string::npos);
+  EXPECT_EQ(engine.count("/orig"), 0u);
+}
+
+TEST_F(LookupTest, LowerDirListParsing_LK2) {
+  auto l = ParseLowerDirList("/a:/b\\:c:/d");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(*l, (std::vector<std::string>{"/a", "/b:c", "/d"}));
+  EXPECT_FALSE(ParseLowerDirList("/a::/b"));
+  EXPECT_FALSE(ParseLowerDirList("/a:"));
+  EXPECT_FALSE(ParseLowerDirList(""));
+}
+
+TEST_F(LookupTest, FirstLowerIsTop_LK2) {
+  auto [es, ks] = MakeTwin(3, [](const Stack& s) {
+    for (int i = 0; i < 3; ++i) PutFile(s.lower(i) + "/f", "layer" + std::to_string(i));
+    PutFile(s.lower(2) + "/g", "bottom");
+  });
+  auto u = OpenEngine(es.Options(false));
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks, {}, false);
+  View v = EngineView(*u);
+  EXPECT_NE(v["/f"].find("data=layer0"), std::string::npos);
+  EXPECT_EQ(Describe(v), Describe(FsView(merged)));
+}
+
+}  // namespace
+}  // namespace ovlab::unionfs::testing
