@@ -49,7 +49,7 @@ Status Mount(const std::string& source, const std::string& target, const std::st
   std::string what = Describe(source, target, fstype);
   if (mnt_context_set_source(cxt.get(), source.c_str()) != 0 ||
       mnt_context_set_target(cxt.get(), target.c_str()) != 0 ||
-      mnt_context_set_fstype(cxt.get(), fstype.c_str()) != 0 ||
+      (!fstype.empty() && mnt_context_set_fstype(cxt.get(), fstype.c_str()) != 0) ||
       (!options.empty() && mnt_context_set_options(cxt.get(), options.c_str()) != 0) ||
       mnt_context_set_mflags(cxt.get(), flags) != 0) {
     return Fail(EINVAL, what + ": libmount rejected the arguments (check the option string)");

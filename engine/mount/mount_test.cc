@@ -1,5 +1,6 @@
 #include "mount/mount.h"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -85,6 +86,18 @@ TEST_F(MountTest, PlainMountFoundAndGoneAfterUnmount) {
   found = FindMount(t);
   ASSERT_TRUE(found);
   EXPECT_FALSE(found->has_value());
+}
+
+TEST_F(MountTest, BindAndReadOnlyOption) {
+  std::string src = Dir("bind-src"), t = Dir("bind-target"), ro = Dir("ro");
+  Write(src + "/f", "through the bind");
+  ASSERT_TRUE(Mount(src, t, "", "", MS_BIND));
+  EXPECT_EQ(Read(t + "/f"), "through the bind");
+  ASSERT_TRUE(Unmount(t));
+  ASSERT_TRUE(Mount("tmpfs", ro, "tmpfs", "ro,size=1m"));
+  auto st = WriteFileAtomic(ro + "/x", "x");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, EROFS);
 }
 
 TEST_F(MountTest, BadPlainMountHasClearError) {

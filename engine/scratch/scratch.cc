@@ -199,8 +199,10 @@ Result<std::unique_ptr<ScratchFs>> ScratchFs::Create(const ScratchOptions& optio
   auto loop = AttachLoop(s.image);
   if (!loop) return fail(loop.error());
   s.loop_device = loop->device;
-  if (auto st = mount::Mount(s.loop_device, s.mount_point, info.fstype); !st)
+  if (auto st = mount::Mount(s.loop_device, s.mount_point, info.fstype); !st) {
+    loop->fd.reset();  // the last close detaches the autoclear device
     return fail(st.error());
+  }
   // loop->fd closes here; autoclear now ties the device's life to the mount.
   return fs;
 }
