@@ -5,6 +5,7 @@ import json
 import os
 
 INDEX_SCHEMA = "ovlab-kernels/1"
+MAX_DIFF_LINES = 30  # the summary is for a terminal; the report has the full matrix
 # Files a kernel run may leave in DIR/<kernel>/, by role (index.json lists those that exist).
 RESULT_FILES = {"matrix": "matrix.json", "bench": "bench.json", "console": "console.log", "status": "status.json"}
 
@@ -152,8 +153,10 @@ def summary(out_dir, results):
     if len(matrices) > 1:
         lines.append("")
         lines.append(f"cases whose result differs between kernels: {len(diffs)}")
-        for case, target, by_kernel in diffs:
+        for case, target, by_kernel in diffs[:MAX_DIFF_LINES]:
             lines.append(f"  {case} [{target}]: " + ", ".join(f"{k}={v}" for k, v in by_kernel.items()))
+        if len(diffs) > MAX_DIFF_LINES:
+            lines.append(f"  … {len(diffs) - MAX_DIFF_LINES} more: the cross-kernel report (reports/) lists them all")
     if any(r.emulated for r in results):
         lines.append("")
         lines.append("note: guests ran under software emulation (TCG); their timings are not comparable to the host's")

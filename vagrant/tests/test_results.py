@@ -101,3 +101,15 @@ def test_results_disk(tmp_path):
         f.write(f"{qemu.BEGIN} {2 << 20}\n".encode())
     with pytest.raises(RunnerError, match="holds .* of 2097152 bytes"):
         qemu.read_disk_results(str(disk))
+
+
+def test_summary_caps_the_difference_list(tmp_path):
+    many = {f"case{i:03d}": "pass" for i in range(100)}
+    rows = []
+    for kernel, verdict in (("5.10", "fail"), ("6.12", "pass")):
+        (tmp_path / kernel).mkdir()
+        (tmp_path / kernel / "matrix.json").write_text(json.dumps(matrix({k: verdict for k in many})))
+        rows.append(results.KernelResult(kernel=kernel, status="ok"))
+    text = results.summary(str(tmp_path), rows)
+    assert "differs between kernels: 100" in text and "70 more" in text
+    assert len(text.splitlines()) < 45
