@@ -17,6 +17,7 @@
 #include "base/strings.h"
 #include "conformance/mounted_target.h"
 #include "conformance/targets.h"
+#include "scratch/scratch.h"
 
 namespace ovlab::conformance {
 namespace {
@@ -69,7 +70,10 @@ class FuseDaemonTarget : public MountedTarget {
     if (pid == 0) Exec(argv);
     pid_ = pid;
     for (int waited = 0; waited < 10000; waited += 10) {
-      if (IsFuseMount(mountpoint)) return {};
+      if (IsFuseMount(mountpoint)) {
+        cleanup_token_ = scratch::RegisterCleanupMount(mountpoint);
+        return {};
+      }
       int status;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -86,6 +90,8 @@ class FuseDaemonTarget : public MountedTarget {
     Status result;
     if (::umount2(mountpoint.c_str(), 0) != 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) != 0)
       result = FailErrno(errno, "unmount " + mountpoint);
+    if (cleanup_token_ >= 0) scratch::UnregisterCleanupMount(cleanup_token_);
+    cleanup_token_ = -1;
     StopDaemon();
     return result;
   }
@@ -129,6 +135,7 @@ class FuseDaemonTarget : public MountedTarget {
   std::function<std::string(const TargetConfig&)> options_;
   std::string log_;
   pid_t pid_ = -1;
+  int cleanup_token_ = -1;
 };
 
 std::string FirstLineOf(const std::vector<std::string>& argv, const std::string& prefix) {

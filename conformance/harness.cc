@@ -1,6 +1,5 @@
 #include "conformance/harness.h"
 
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "base/strings.h"
 #include "conformance/deviations.h"
 #include "conformance/targets.h"
+#include "scratch/scratch.h"
 
 namespace ovlab::conformance {
 
@@ -37,27 +37,23 @@ Status Suite::Init(const SuiteOptions& options) {
     if (!why.empty()) unavailable_.emplace_back(t, why);
     matrix_.AddTarget({t, RoleName(FindTarget(t)->role), "", "", why});
   }
-  std::string parent = "/var/tmp/ovlab";
-  if (const char* env = std::getenv("OVLAB_SCRATCH_DIR"); env && *env) parent = env;
-  if (auto s = MakeDirs(parent); !s) return s;
-  auto dir = MakeTempDir(parent, "conformance-");
-  if (!dir) return std::unexpected(dir.error());
-  if (::mount("tmpfs", dir->c_str(), "tmpfs", 0, "size=2g,mode=0755") != 0) {
-    auto err = FailErrno(errno, "mount tmpfs on " + *dir);
-    ::rmdir(dir->c_str());
-    return err;
-  }
-  scratch_ = *dir;
+  // tmpfs keeps trusted.* and user.* xattrs and whiteouts, and every layer on one fs gives the
+  // kernel's samefs inode rules.
+  scratch::InstallSignalCleanup();
+  scratch::ScratchOptions so;
+  so.backing = scratch::Backing::kTmpfs;
+  so.size_bytes = 2ull << 30;
+  auto fs = scratch::ScratchFs::Create(so);
+  if (!fs) return std::unexpected(WithContext(fs.error(), "scratch tmpfs for the fixtures"));
+  scratch_ = std::move(*fs);
   return {};
 }
 
 Status Suite::Finish() {
   Status result;
-  if (!scratch_.empty()) {
-    if (::umount2(scratch_.c_str(), MNT_DETACH) != 0)
-      result = FailErrno(errno, "unmount " + scratch_);
-    ::rmdir(scratch_.c_str());
-    scratch_.clear();
+  if (scratch_) {
+    result = scratch_->Destroy();
+    scratch_.reset();
   }
   if (!matrix_out_.empty()) {
     if (auto s = matrix_.Write(matrix_out_); !s && result) result = s;
@@ -73,7 +69,7 @@ std::string Suite::UnavailableReason(const std::string& target) const {
 }
 
 std::string Suite::NewCaseDir() {
-  return JoinPath(scratch_, StrPrintf("case%d", next_case_++));
+  return JoinPath(scratch_->path(), StrPrintf("case%d", next_case_++));
 }
 
 namespace {

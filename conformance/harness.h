@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "conformance/matrix.h"
 #include "conformance/run.h"
 #include "conformance/target.h"
+#include "scratch/scratch.h"
 
 namespace ovlab::conformance {
 
@@ -51,7 +53,8 @@ class Suite {
   Suite() = default;
   std::vector<std::string> targets_;
   std::vector<std::pair<std::string, std::string>> unavailable_;
-  std::string scratch_, matrix_out_;
+  std::unique_ptr<scratch::ScratchFs> scratch_;
+  std::string matrix_out_;
   int next_case_ = 0;
   Matrix matrix_;
 };

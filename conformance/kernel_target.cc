@@ -1,12 +1,10 @@
 // The oracle: kernel overlayfs mounted over the case's layers.
-#include <sys/mount.h>
 #include <sys/utsname.h>
-
-#include <cerrno>
 
 #include "base/strings.h"
 #include "conformance/mounted_target.h"
 #include "conformance/targets.h"
+#include "mount/mount.h"
 
 namespace ovlab::conformance {
 namespace {
@@ -27,16 +25,18 @@ class KernelTarget : public MountedTarget {
 
  protected:
   Status MountUnion(const LayerSet& layers, const std::string& mountpoint) override {
-    std::string data = "lowerdir=" + Join(layers.lowers, ":") + ",upperdir=" + layers.upper +
-                       ",workdir=" + layers.work + "," + Options();
-    if (::mount("overlay", mountpoint.c_str(), "overlay", 0, data.c_str()) != 0)
-      return FailErrno(errno, "mount overlay on " + mountpoint + " (" + data + ")");
+    mount::OverlaySpec spec;
+    spec.lowers = layers.lowers;
+    spec.upper = layers.upper;
+    spec.work = layers.work;
+    spec.options = Split(Options(), ',');
+    // kAuto switches to lowerdir+ when 500 absolute lower paths no longer fit one page.
+    auto info = mount::MountOverlay(spec, mountpoint);
+    if (!info) return std::unexpected(info.error());
     return {};
   }
   Status UnmountUnion(const std::string& mountpoint) override {
-    if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0)
-      return FailErrno(errno, "unmount " + mountpoint);
-    return {};
+    return mount::Unmount(mountpoint, /*detach=*/true);
   }
 };
 

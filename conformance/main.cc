@@ -2,9 +2,10 @@
 //   --target=NAME[,NAME...]  targets besides the kernel oracle (kernel, engine, fuse,
 //                            fuse-overlayfs, unionfs-fuse); default: kernel,engine
 //   --matrix-out=FILE.json   write the conformance matrix (schema: conformance/README.md)
-// Runs as root in a private mount namespace, like every ovlab test binary.
+// Runs as root in a private mount namespace, like every ovlab test binary. On SIGINT/SIGTERM the
+// scratch cleanup (engine/scratch) removes the fixtures' tmpfs; FUSE daemons die with us by their
+// parent-death signal; the namespace takes every other mount with it.
 #include <sched.h>
-#include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -34,14 +35,6 @@ class TargetAvailability : public ::testing::Test {
  private:
   std::string name_;
 };
-
-void OnSignal(int sig) {
-  // The mount namespace dies with us; what remains is the scratch mount point directory and
-  // the FUSE daemons, which die by their parent-death signal.
-  (void)Suite::Get().Finish();
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);
-}
 
 int Usage(const char* why) {
   std::fprintf(stderr,
@@ -91,8 +84,6 @@ int main(int argc, char** argv) {
     (void)suite.Finish();
     return 2;
   }
-  ::signal(SIGINT, OnSignal);
-  ::signal(SIGTERM, OnSignal);
   for (const auto& name : suite.targets()) {
     ::testing::RegisterTest("Targets", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
                             [name]() -> ::testing::Test* { return new TargetAvailability(name); });
