@@ -15,6 +15,7 @@
 #include "base/fs.h"
 #include "base/strings.h"
 #include "base/unique_fd.h"
+#include "mount/kernel_log.h"
 #include "mount/mount.h"
 
 namespace ovlab::mount {
@@ -144,9 +145,14 @@ Status CheckLayersExist(const OverlaySpec& spec) {
   return check(spec.work, "workdir");
 }
 
-// mount(2) sends overlay's reason to the kernel log only.
-Error WithKernelLogHint(Error e) {
-  e.message += " (overlayfs logs the reason to the kernel log: dmesg | grep overlayfs)";
+// mount(2) sends overlay's reason to the kernel log only: quote it, or say where to look.
+Error WithKernelReason(Error e, KernelLogTail& log) {
+  std::string said = log.NewMessages("overlayfs:");
+  if (said.empty()) {
+    e.message += " (overlayfs logs the reason to the kernel log: dmesg | grep overlayfs)";
+  } else {
+    e.message += " (kernel: " + said + ")";
+  }
   return e;
 }
 
@@ -165,8 +171,9 @@ Result<OverlayMountInfo> MountAbsolute(const OverlaySpec& spec, const std::strin
                           "the %zu bytes mount(2) accepts; use the lowerdir+ or relative "
                           "method (or shorter layer paths)",
                           spec.lowers.size(), opts->size(), PageLimit()));
+  KernelLogTail log;
   if (auto st = Mount("overlay", target, "overlay", *opts, MountFlags(spec)); !st)
-    return std::unexpected(WithKernelLogHint(st.error()));
+    return std::unexpected(WithKernelReason(st.error(), log));
   return OverlayMountInfo{OverlayMethod::kAbsolute, opts->size()};
 }
 
@@ -202,6 +209,7 @@ Result<OverlayMountInfo> MountRelative(const OverlaySpec& spec, const std::strin
   if (!::realpath(target.c_str(), abs_target)) return FailErrno(errno, "overlay target " + target);
   // chdir in a thread with a private fs context, so the process's cwd never changes.
   Status result;
+  KernelLogTail log;
   std::thread worker([&] {
     if (::unshare(CLONE_FS) != 0) {
       result = FailErrno(errno, "unshare(CLONE_FS)");
@@ -209,7 +217,7 @@ Result<OverlayMountInfo> MountRelative(const OverlaySpec& spec, const std::strin
       result = FailErrno(errno, "chdir " + base);
     } else {
       result = Mount("overlay", abs_target, "overlay", *opts, MountFlags(spec));
-      if (!result) result = std::unexpected(WithKernelLogHint(result.error()));
+      if (!result) result = std::unexpected(WithKernelReason(result.error(), log));
     }
   });
   worker.join();
@@ -233,8 +241,11 @@ std::string ContextMessages(int fs_fd) {
 }
 
 // An fsconfig/fsmount failure: errno text plus what the kernel said, if it said something.
-std::unexpected<Error> FailContext(int fs_fd, int code, const std::string& what) {
+std::unexpected<Error> FailContext(int fs_fd, int code, const std::string& what,
+                                   KernelLogTail* log = nullptr) {
   std::string said = ContextMessages(fs_fd);
+  // Some checks (at superblock creation) still log with pr_err rather than to the context.
+  if (said.empty() && log) said = log->NewMessages("overlayfs:");
   std::string msg = what + ": " + ErrnoText(code);
   if (!said.empty()) msg += " (kernel: " + said + ")";
   return Fail(code, msg);
@@ -290,8 +301,9 @@ std::expected<OverlayMountInfo, LowerdirPlusError> MountLowerdirPlusIn(const Ove
   for (const auto& o : spec.options) {
     if (auto st = SetOption(fs_fd.get(), o); !st) return fail(st.error());
   }
+  KernelLogTail log;
   if (::fsconfig(fs_fd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
-    return fail(FailContext(fs_fd.get(), errno, "overlay create").error());
+    return fail(FailContext(fs_fd.get(), errno, "overlay create", &log).error());
   UniqueFd mnt_fd(::fsmount(fs_fd.get(), FSMOUNT_CLOEXEC, spec.read_only ? MOUNT_ATTR_RDONLY : 0));
   if (!mnt_fd) return fail(FailContext(fs_fd.get(), errno, "overlay fsmount").error());
   if (::move_mount(mnt_fd.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
