@@ -74,16 +74,16 @@ TEST_F(LookupTest, MergedViewMatchesKernel_LK1_LK3_WO1_WO2_OP1) {
   EXPECT_EQ(Describe(engine), Describe(kernel));
 
   // The rules themselves, so engine and kernel cannot agree on a mistake.
-  EXPECT_NE(engine["/both"].find("data=top"), std::string::npos);              // LK1 upper wins
-  EXPECT_EQ(engine.count("/file_over_dir/hidden"), 0u);                         // LK1 non-dir hides
-  EXPECT_EQ(engine.count("/d/t1") + engine.count("/d/u1"), 2u);                 // LK1 dirs merge
-  EXPECT_EQ(engine.count("/d/b1"), 0u);                                         // WO1 hides
-  EXPECT_EQ(engine.count("/wo_target"), 0u);                                    // WO1 in lower
-  EXPECT_EQ(engine.count("/xw/gone"), 0u);                                      // WO2
+  EXPECT_NE(engine["/both"].find("data=top"), std::string::npos);  // LK1 upper wins
+  EXPECT_EQ(engine.count("/file_over_dir/hidden"), 0u);            // LK1 non-dir hides
+  EXPECT_EQ(engine.count("/d/t1") + engine.count("/d/u1"), 2u);    // LK1 dirs merge
+  EXPECT_EQ(engine.count("/d/b1"), 0u);                            // WO1 hides
+  EXPECT_EQ(engine.count("/wo_target"), 0u);                       // WO1 in lower
+  EXPECT_EQ(engine.count("/xw/gone"), 0u);                         // WO2
   EXPECT_EQ(engine.count("/xw/kept"), 1u);
-  EXPECT_EQ(engine.count("/opq/hidden"), 0u);                                   // OP1
-  EXPECT_NE(engine["/d"].find("dir 0750"), std::string::npos);                  // LK3 mode
-  EXPECT_NE(engine["/d"].find("x:user.dir=upper"), std::string::npos);          // LK3 xattrs
+  EXPECT_EQ(engine.count("/opq/hidden"), 0u);                           // OP1
+  EXPECT_NE(engine["/d"].find("dir 0750"), std::string::npos);          // LK3 mode
+  EXPECT_NE(engine["/d"].find("x:user.dir=upper"), std::string::npos);  // LK3 xattrs
 }
 
 TEST_F(LookupTest, ReadOnlyUnionOfLowersMatchesKernelAndRefusesWrites) {

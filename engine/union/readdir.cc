@@ -84,8 +84,8 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir) 
         continue;
       }
       Slot slot;
-      slot.hidden = filter && e.name != "." && e.name != ".." &&
-                    IsWhiteoutEntry(fd->get(), e, xdir);
+      slot.hidden =
+          filter && e.name != "." && e.name != ".." && IsWhiteoutEntry(fd->get(), e, xdir);
       slot.entry.name = std::move(e.name);
       slot.entry.ino = e.ino;
       slot.entry.type = e.type;

@@ -71,26 +71,35 @@ std::string ReadText(const std::string& path) {
   return t ? *t : std::string();
 }
 
-bool Exists(const std::string& path) { return PathExists(path); }
+bool Exists(const std::string& path) {
+  return PathExists(path);
+}
 
 namespace {
 
 const char* TypeName(mode_t m) {
   switch (m & S_IFMT) {
-    case S_IFREG: return "reg";
-    case S_IFDIR: return "dir";
-    case S_IFLNK: return "lnk";
-    case S_IFCHR: return "chr";
-    case S_IFBLK: return "blk";
-    case S_IFIFO: return "fifo";
-    case S_IFSOCK: return "sock";
+    case S_IFREG:
+      return "reg";
+    case S_IFDIR:
+      return "dir";
+    case S_IFLNK:
+      return "lnk";
+    case S_IFCHR:
+      return "chr";
+    case S_IFBLK:
+      return "blk";
+    case S_IFIFO:
+      return "fifo";
+    case S_IFSOCK:
+      return "sock";
   }
   return "?";
 }
 
 std::string Head(const struct stat& st) {
-  std::string s = StrPrintf("%s %04o %u:%u", TypeName(st.st_mode), st.st_mode & 07777,
-                            st.st_uid, st.st_gid);
+  std::string s =
+      StrPrintf("%s %04o %u:%u", TypeName(st.st_mode), st.st_mode & 07777, st.st_uid, st.st_gid);
   if (!S_ISDIR(st.st_mode)) s += StrPrintf(" size=%lld", static_cast<long long>(st.st_size));
   if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
     s += StrPrintf(" rdev=%u:%u", major(st.st_rdev), minor(st.st_rdev));

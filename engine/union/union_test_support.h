@@ -37,7 +37,7 @@ void PutSymlink(const std::string& path, const std::string& target);
 void PutWhiteout(const std::string& path);
 void PutXattr(const std::string& path, const std::string& name, const std::string& value);
 std::string ReadText(const std::string& path);  // "" when missing
-bool Exists(const std::string& path);            // lstat
+bool Exists(const std::string& path);           // lstat
 
 // What a user sees of one object; directories without size (it differs between fs types).
 using View = std::map<std::string, std::string>;

@@ -1,0 +1,302 @@
+// Write side against the kernel: the same script of operations runs on the engine and on a kernel
+// overlay of an identical stack; every result (errno) and the final merged view must match. Then
+// the on-disk compatibility in both directions: the kernel mounts the engine's upper, the engine
+// opens the kernel's upper, and each shows the other's merged view.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include <gtest/gtest.h>
+
+#include "base/strings.h"
+#include "union/union_test_support.h"
+
+namespace ovlab::unionfs::testing {
+namespace {
+
+const Cred kRoot = Cred::Root();
+
+struct Op {
+  enum Kind {
+    kWrite,     // a: path, b: data (O_CREAT|O_TRUNC)
+    kAppend,    // a: path, b: data (existing file)
+    kMkdir,     // a
+    kRmdir,     // a
+    kUnlink,    // a
+    kRename,    // a -> b, flags
+    kLink,      // a -> b
+    kSymlink,   // b: target, a: link path
+    kChmod,     // a, mode
+    kChown,     // a, uid=mode, gid=mode
+    kTruncate,  // a, size=mode
+    kSetXattr,  // a, name b, value "v"
+    kRmXattr,   // a, name b
+    kMkfifo,    // a
+  } kind;
+  std::string a, b = {};
+  unsigned arg = 0;
+};
+
+int EngineDo(Union& u, const Op& op) {
+  auto err = [](const SysResult<void>& r) { return r ? 0 : r.error(); };
+  switch (op.kind) {
+    case Op::kWrite:
+    case Op::kAppend: {
+      int flags = op.kind == Op::kWrite ? (O_WRONLY | O_CREAT | O_TRUNC) : (O_WRONLY | O_APPEND);
+      auto h = u.Open(kRoot, op.a, flags, 0644);
+      if (!h) return h.error();
+      off_t off = 0;
+      if (op.kind == Op::kAppend) off = u.Stat(kRoot, op.a)->st_size;
+      auto n = u.Write(*h, op.b.data(), op.b.size(), off);
+      (void)u.Release(*h);
+      return n ? 0 : n.error();
+    }
+    case Op::kMkdir:
+      return err(u.Mkdir(kRoot, op.a, 0755));
+    case Op::kRmdir:
+      return err(u.Rmdir(kRoot, op.a));
+    case Op::kUnlink:
+      return err(u.Unlink(kRoot, op.a));
+    case Op::kRename:
+      return err(u.Rename(kRoot, op.a, op.b, op.arg));
+    case Op::kLink:
+      return err(u.Link(kRoot, op.a, op.b));
+    case Op::kSymlink:
+      return err(u.Symlink(kRoot, op.b, op.a));
+    case Op::kChmod:
+      return err(u.Chmod(kRoot, op.a, op.arg));
+    case Op::kChown:
+      return err(u.Chown(kRoot, op.a, op.arg, op.arg));
+    case Op::kTruncate:
+      return err(u.Truncate(kRoot, op.a, op.arg));
+    case Op::kSetXattr:
+      return err(u.SetXattr(kRoot, op.a, op.b, "v", 0, AT_SYMLINK_NOFOLLOW));
+    case Op::kRmXattr:
+      return err(u.RemoveXattr(kRoot, op.a, op.b, AT_SYMLINK_NOFOLLOW));
+    case Op::kMkfifo:
+      return err(u.Mknod(kRoot, op.a, S_IFIFO | 0644, 0));
+  }
+  return EINVAL;
+}
+
+int KernelDo(const std::string& m, const Op& op) {
+  std::string a = m + op.a, b = m + op.b;
+  auto rc = [](int r) { return r == 0 ? 0 : errno; };
+  switch (op.kind) {
+    case Op::kWrite:
+    case Op::kAppend: {
+      int flags = op.kind == Op::kWrite ? (O_WRONLY | O_CREAT | O_TRUNC) : (O_WRONLY | O_APPEND);
+      int fd = ::open(a.c_str(), flags | O_CLOEXEC, 0644);
+      if (fd < 0) return errno;
+      ssize_t n = ::write(fd, op.b.data(), op.b.size());
+      int e = n < 0 ? errno : 0;
+      ::close(fd);
+      return e;
+    }
+    case Op::kMkdir:
+      return rc(::mkdir(a.c_str(), 0755));
+    case Op::kRmdir:
+      return rc(::rmdir(a.c_str()));
+    case Op::kUnlink:
+      return rc(::unlink(a.c_str()));
+    case Op::kRename:
+      return rc(::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), op.arg));
+    case Op::kLink:
+      return rc(::link(a.c_str(), b.c_str()));
+    case Op::kSymlink:
+      return rc(::symlink(op.b.c_str(), a.c_str()));
+    case Op::kChmod:
+      return rc(::chmod(a.c_str(), op.arg));
+    case Op::kChown:
+      return rc(::chown(a.c_str(), op.arg, op.arg));
+    case Op::kTruncate:
+      return rc(::truncate(a.c_str(), op.arg));
+    case Op::kSetXattr:
+      return rc(::lsetxattr(a.c_str(), op.b.c_str(), "v", 1, 0));
+    case Op::kRmXattr:
+      return rc(::lremovexattr(a.c_str(), op.b.c_str()));
+    case Op::kMkfifo:
+      return rc(::mknod(a.c_str(), S_IFIFO | 0644, 0));
+  }
+  return EINVAL;
+}
+
+std::string Name(const Op& op) {
+  static const char* names[] = {"write",    "append",   "mkdir",       "rmdir", "unlink",
+                                "rename",   "link",     "symlink",     "chmod", "chown",
+                                "truncate", "setxattr", "removexattr", "mkfifo"};
+  return StrPrintf("%s(%s, %s, %u)", names[op.kind], op.a.c_str(), op.b.c_str(), op.arg);
+}
+
+void BaseLayers(const Stack& s) {
+  const std::string b = s.lower(1), t = s.lower(0);
+  PutDir(b + "/etc");
+  PutFile(b + "/etc/passwd", "root:x:0:0\n");
+  PutFile(b + "/etc/hosts", "127.0.0.1 localhost\n");
+  PutXattr(b + "/etc/hosts", "user.origin", "bottom");
+  PutDir(b + "/usr/lib", 0755);
+  PutFile(b + "/usr/lib/libc.so", std::string(100000, 'c'));
+  PutFile(b + "/usr/lib/hard1", "linked");
+  ASSERT_EQ(::link((b + "/usr/lib/hard1").c_str(), (b + "/usr/lib/hard2").c_str()), 0);
+  PutDir(b + "/var/empty");
+  PutDir(b + "/var/full");
+  PutFile(b + "/var/full/x", "x");
+  PutFile(t + "/etc/os-release", "ID=ovlab\n");
+  PutSymlink(t + "/etc/mtab", "/proc/mounts");
+  PutDir(t + "/usr/bin");
+  PutFile(t + "/usr/bin/sh", "#!", 0755);
+  PutDir(t + "/home/user", 0700);
+  PutFile(t + "/home/user/.profile", "export X=1\n", 0600);
+  PutWhiteout(t + "/var/full/x");  // var/full looks empty but is merged
+}
+
+std::vector<Op> Script() {
+  return {
+      {Op::kWrite, "/etc/passwd", "changed\n"},        // CU1 open O_TRUNC
+      {Op::kAppend, "/etc/hosts", "::1 localhost\n"},  // CU1 open for write
+      {Op::kChmod, "/usr/bin/sh", "", 0700},           // CU1 chmod
+      {Op::kChown, "/etc/os-release", "", 1234},       // CU1 chown
+      {Op::kTruncate, "/usr/lib/libc.so", "", 10},     // CU1 truncate
+      {Op::kSetXattr, "/usr/lib", "user.mark"},        // CU1 setxattr on a dir
+      {Op::kRmXattr, "/etc/hosts", "user.origin"},     // CU1 removexattr
+      {Op::kRmXattr, "/etc/hosts", "user.none"},       // ENODATA
+      {Op::kWrite, "/usr/lib/hard1", "broken"},        // HL1
+      {Op::kLink, "/etc/os-release", "/etc/os-link"},  // CU1 link
+      {Op::kSymlink, "/etc/sym", "passwd"},            // no copy-up of the target
+      {Op::kMkfifo, "/var/fifo"},
+      {Op::kUnlink, "/etc/mtab"},                       // WO1 written
+      {Op::kUnlink, "/etc/mtab"},                       // ENOENT
+      {Op::kRmdir, "/var/full"},                        // merged empty dir
+      {Op::kMkdir, "/var/full"},                        // OP1: now opaque
+      {Op::kRmdir, "/usr"},                             // ENOTEMPTY
+      {Op::kRmdir, "/etc/passwd"},                      // ENOTDIR
+      {Op::kUnlink, "/var"},                            // EISDIR
+      {Op::kMkdir, "/etc"},                             // EEXIST
+      {Op::kRename, "/etc/hosts", "/etc/hosts.old"},    // whiteout at the old name
+      {Op::kRename, "/etc/os-release", "/etc/passwd"},  // replace
+      {Op::kRename, "/usr/bin", "/usr/sbin"},           // RN1: EXDEV (lower dir)
+      {Op::kMkdir, "/new"},
+      {Op::kMkdir, "/new/sub"},
+      {Op::kWrite, "/new/sub/f", "new"},
+      {Op::kRename, "/new", "/var/new"},                             // pure upper dir moves
+      {Op::kRename, "/etc/sym", "/etc/passwd", RENAME_NOREPLACE},    // EEXIST
+      {Op::kRename, "/etc/sym", "/etc/hosts.old", RENAME_EXCHANGE},  // both stay
+      {Op::kRename, "/home/user/.profile", "/var/empty/p"},
+      {Op::kRmdir, "/var/empty"},  // ENOTEMPTY now
+      {Op::kUnlink, "/var/empty/p"},
+      {Op::kRmdir, "/var/empty"},
+      {Op::kMkdir, "/var/empty"},
+      {Op::kWrite, "/var/empty/again", "a"},
+      {Op::kRename, "/var/new/sub", "/var/new/sub"},  // same name: no-op
+      {Op::kRename, "/var/new", "/var/new/sub/x"},    // EINVAL: into itself
+      {Op::kUnlink, "/usr/lib/hard2"},
+  };
+}
+
+class OpsTest : public UnionFixture {};
+
+TEST_F(OpsTest, ScriptMatchesKernelResultsAndView_CU1_WO1_OP1_HL1_RN1) {
+  auto [es, ks] = MakeTwin(2, BaseLayers);
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  std::string errors;
+  for (const Op& op : Script()) {
+    int kernel = KernelDo(merged, op);
+    int engine = EngineDo(*u, op);
+    EXPECT_EQ(ErrnoText(engine), ErrnoText(kernel)) << Name(op);
+    if (kernel) errors += Name(op) + ": " + ErrnoText(kernel) + "\n";
+  }
+  // The script does reach the error paths it was written for.
+  EXPECT_NE(errors.find("rename(/usr/bin, /usr/sbin, 0): " + ErrnoText(EXDEV)), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("rmdir(/usr, , 0): " + ErrnoText(ENOTEMPTY)), std::string::npos) << errors;
+  View engine_view = EngineView(*u);
+  EXPECT_NE(engine_view["/etc/passwd"].find("data=ID=ovlab"), std::string::npos);
+  EXPECT_NE(engine_view["/usr/lib/hard1"].find("data=broken"), std::string::npos);
+  EXPECT_EQ(Describe(engine_view), Describe(FsView(merged)));
+  // The symlink never copied up its target; hard2 kept the lower data (HL1).
+  EXPECT_FALSE(Exists(es.upper() + "/usr/bin/sh/x"));
+  struct stat st {};
+  ASSERT_EQ(::lstat((es.upper() + "/etc/mtab").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == 0) << "WO1 whiteout is a 0/0 char device";
+  char v[8];
+  EXPECT_EQ(::lgetxattr((es.upper() + "/var/full").c_str(), "trusted.overlay.opaque", v, 8), 1);
+  EXPECT_GE(u->stats().copy_ups, 5u);
+}
+
+TEST_F(OpsTest, KernelMountsEngineUpperAndEngineReadsKernelUpper) {
+  auto [es, ks] = MakeTwin(2, BaseLayers);
+  std::string engine_view;
+  {
+    auto u = OpenEngine(es.Options());
+    ASSERT_TRUE(u);
+    for (const Op& op : Script()) (void)EngineDo(*u, op);
+    engine_view = Describe(EngineView(*u));
+  }
+  // Engine-written upper, mounted by the kernel over the same lowers.
+  ASSERT_FALSE(MountKernel(es).empty());
+  EXPECT_EQ(Describe(FsView(es.merged())), engine_view);
+  UnmountKernel(es);
+
+  // Kernel-written upper, read by the engine.
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  for (const Op& op : Script()) (void)KernelDo(merged, op);
+  std::string kernel_view = Describe(FsView(merged));
+  UnmountKernel(ks);
+  auto u = OpenEngine(ks.Options());
+  ASSERT_TRUE(u);
+  EXPECT_EQ(Describe(EngineView(*u)), kernel_view);
+}
+
+TEST_F(OpsTest, RedirectDirRenamesMatchKernel_RN2) {
+  auto fill = [](const Stack& s) {
+    PutDir(s.lower(0) + "/a/b/c");
+    PutFile(s.lower(0) + "/a/b/c/f", "deep");
+    PutDir(s.lower(0) + "/x");
+    PutDir(s.lower(0) + "/y");
+    PutFile(s.lower(0) + "/y/in_y", "y");
+  };
+  auto [es, ks] = MakeTwin(1, fill);
+  UnionOptions o = es.Options();
+  o.redirect_dir = true;
+  auto u = OpenEngine(o);
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks, {"redirect_dir=on"});
+  ASSERT_FALSE(merged.empty());
+  std::vector<Op> ops = {
+      {Op::kRename, "/a/b", "/a/b2"},    // same dir: relative redirect
+      {Op::kRename, "/a/b2/c", "/x/c"},  // absolute redirect
+      {Op::kRename, "/y", "/x/y"},
+      {Op::kRename, "/x/y", "/x/y2"},  // keeps the absolute one
+      {Op::kMkdir, "/a/b"},            // the old name is free again
+      {Op::kWrite, "/x/c/g", "new"},
+      {Op::kRename, "/x", "/a/b", RENAME_EXCHANGE},
+  };
+  for (const Op& op : ops) {
+    EXPECT_EQ(ErrnoText(EngineDo(*u, op)), ErrnoText(KernelDo(merged, op))) << Name(op);
+  }
+  EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));
+  UnmountKernel(ks);
+  // Same redirect xattrs, in the kernel's format, on both uppers.
+  for (const char* p : {"/a/b2", "/a/b/c", "/a/b/y2", "/x"}) {
+    char ev[256] = {}, kv[256] = {};
+    ssize_t en = ::lgetxattr((es.upper() + p).c_str(), "trusted.overlay.redirect", ev, 255);
+    ssize_t kn = ::lgetxattr((ks.upper() + p).c_str(), "trusted.overlay.redirect", kv, 255);
+    EXPECT_EQ(std::string(ev, en > 0 ? en : 0), std::string(kv, kn > 0 ? kn : 0)) << p;
+  }
+  u.reset();
+  // And the kernel reads the engine's redirects.
+  ASSERT_FALSE(MountKernel(es, {"redirect_dir=on"}).empty());
+  auto again = OpenEngine(ks.Options());
+  EXPECT_EQ(Describe(FsView(es.merged())), Describe(EngineView(*again)));
+}
+
+}  // namespace
+}  // namespace ovlab::unionfs::testing
