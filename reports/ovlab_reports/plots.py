@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E4
 
 from . import select  # noqa: E402
 from .names import KNOWN_TARGETS  # noqa: E402
-from .units import fmt_bytes, fmt_rate, fmt_time_ns  # noqa: E402
+from .units import BYTE_UNITS, fmt_bytes, fmt_rate, fmt_time_ns, pick_unit  # noqa: E402
 
 DPI = 110
 _PALETTE = plt.get_cmap("tab10").colors
@@ -200,8 +200,12 @@ def _log_axes(ax, xfmt, yfmt):
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _bar_series(runs, targets):
-    return [(ri, run, t) for t in targets for ri, run in enumerate(runs)]
+def _bar_setup(runs, family, group_key):
+    """Backings (one panel each), targets, x groups and bar series of a grouped bar chart."""
+    targets = select.targets(runs, family)
+    series = [(ri, run, t) for t in targets for ri, run in enumerate(runs)]
+    return (select.backings(runs, family), targets, select.params_of(runs, family, group_key),
+            series)
 
 
 def _bars(ax, groups, series, value_of, expected_of=None):
@@ -233,11 +237,7 @@ def _bars(ax, groups, series, value_of, expected_of=None):
 
 def _byte_unit(values):
     """The binary unit that keeps the largest value between 1 and 1024."""
-    top = max([v for v in values if v] or [0])
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if top >= scale:
-            return unit, scale
-    return "bytes", 1
+    return pick_unit(max([v for v in values if v] or [0]), BYTE_UNITS)
 
 
 def _scaled(value, scale):
@@ -245,12 +245,9 @@ def _scaled(value, scale):
 
 
 def inode_usage(runs, out_dir):
-    backings = select.backings(runs, "inode_usage")
+    backings, targets, profiles, series = _bar_setup(runs, "inode_usage", "profile")
     if not backings:
         return None
-    targets = select.targets(runs, "inode_usage")
-    profiles = select.params_of(runs, "inode_usage", "profile")
-    series = _bar_series(runs, targets)
     metrics = (("inodes", "inodes_expected", "inodes consumed", False),
                ("bytes_used", "bytes_expected", "bytes consumed", True))
     fig, axes = _grid(len(backings) * 2, max_cols=2, size=(6.2, 4.0))
@@ -282,12 +279,9 @@ def inode_usage(runs, out_dir):
 
 
 def write_heavy(runs, out_dir):
-    backings = select.backings(runs, "write_heavy")
+    backings, targets, ops, series = _bar_setup(runs, "write_heavy", "op")
     if not backings:
         return None
-    targets = select.targets(runs, "write_heavy")
-    ops = select.params_of(runs, "write_heavy", "op")
-    series = _bar_series(runs, targets)
     fig, axes = _grid(len(backings), max_cols=2, size=(6.2, 4.2))
     drew_bound = False
     for ax, backing in zip(axes, backings):

@@ -11,22 +11,30 @@ def to_ns(value: float, unit: str) -> float:
     return value * _TIME_UNITS_NS[unit]
 
 
+TIME_UNITS_NS = (("s", 1e9), ("ms", 1e6), ("µs", 1e3), ("ns", 1.0))
+BYTE_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1))
+
+
+def pick_unit(value, units):
+    """The largest (name, scale) of `units` (largest first) that keeps value >= 1."""
+    for unit, scale in units:
+        if abs(value) >= scale:
+            return unit, scale
+    return units[-1]
+
+
 def fmt_time_ns(ns) -> str:
     if ns is None or not math.isfinite(ns):
         return "–"
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if abs(ns) >= scale:
-            return f"{ns / scale:.3g} {unit}"
-    return f"{ns:.3g} ns"
+    unit, scale = pick_unit(ns, TIME_UNITS_NS)
+    return f"{ns / scale:.3g} {unit}"
 
 
 def fmt_bytes(n) -> str:
     if n is None:
         return "–"
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if abs(n) >= scale:
-            return f"{n / scale:.4g} {unit}"
-    return f"{n:.4g} B"
+    unit, scale = pick_unit(n, BYTE_UNITS)
+    return f"{n / scale:.4g} {unit}"
 
 
 def fmt_rate(bytes_per_second) -> str:
