@@ -9,7 +9,8 @@
 
 namespace ovlab::layout {
 
-// (26 + len("l/") ) * 128 lowers fits a page minus 512 bytes, which is why Docker chose 26.
+// Docker chose 26 so that (26 + len("l") + 1) * 128 lowers <= page size - 512: the relative mount
+// data of a 128-deep layer always fits one page.
 inline constexpr size_t kShortIdLength = 26;
 
 // 26 characters of base32 (A-Z, 2-7) from 17 random bytes (getrandom), as Docker makes them.
