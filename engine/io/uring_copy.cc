@@ -179,12 +179,52 @@ int DrainPipe(io_uring* ring, int pipe_rd, int dst_fd, uint64_t offset, uint64_t
   return 0;
 }
 
-struct Ring {
-  io_uring ring{};
-  bool ready = false;
-  ~Ring() {
-    if (ready) io_uring_queue_exit(&ring);
+// A ring and a pipe, made once per thread (setup stays out of copies and benchmark timings).
+// After a failed copy the pipe may hold stray data, so the context is dropped and remade.
+class SpliceContext {
+ public:
+  static SysResult<SpliceContext*> ForThisThread() {
+    auto& ctx = Slot();
+    if (!ctx) {
+      auto c = std::unique_ptr<SpliceContext>(new SpliceContext);
+      if (int e = c->Init(); e != 0) return SysFail(e);
+      ctx = std::move(c);
+    }
+    return ctx.get();
   }
+  static void Discard() { Slot().reset(); }
+  ~SpliceContext() {
+    if (ring_ready_) io_uring_queue_exit(&ring_);
+  }
+  io_uring* ring() { return &ring_; }
+  int pipe_rd() const { return pipe_rd_.get(); }
+  int pipe_wr() const { return pipe_wr_.get(); }
+  uint64_t pipe_size() const { return pipe_size_; }
+
+ private:
+  static std::unique_ptr<SpliceContext>& Slot() {
+    thread_local std::unique_ptr<SpliceContext> ctx;
+    return ctx;
+  }
+  SpliceContext() = default;
+  int Init() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return errno;
+    pipe_rd_.reset(p[0]);
+    pipe_wr_.reset(p[1]);
+    // A bigger pipe means fewer round trips; the default 64 KiB works too.
+    ::fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    int size = ::fcntl(p[1], F_GETPIPE_SZ);
+    pipe_size_ = size > 0 ? static_cast<uint64_t>(size) : 65536;
+    int rc = io_uring_queue_init(4, &ring_, 0);
+    if (rc < 0) return -rc;
+    ring_ready_ = true;
+    return 0;
+  }
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  UniqueFd pipe_rd_, pipe_wr_;
+  uint64_t pipe_size_ = 65536;
 };
 
 // Copies one chunk through the pipe: a linked file->pipe, pipe->file pair; short transfers
@@ -225,22 +265,17 @@ int SpliceChunk(io_uring* ring, int src_fd, int pipe_rd, int pipe_wr, int dst_fd
 
 SysResult<uint64_t> CopyExtentsIoUringSplice(int src_fd, int dst_fd,
                                              const std::vector<Extent>& extents) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return SysFail(errno);
-  UniqueFd pipe_rd(p[0]), pipe_wr(p[1]);
-  // A bigger pipe means fewer round trips; the default 64 KiB works too.
-  ::fcntl(pipe_wr.get(), F_SETPIPE_SZ, 1 << 20);
-  int pipe_size = ::fcntl(pipe_wr.get(), F_GETPIPE_SZ);
-  if (pipe_size <= 0) pipe_size = 65536;
-  Ring r;
-  int rc = io_uring_queue_init(4, &r.ring, 0);
-  if (rc < 0) return SysFail(-rc);
-  r.ready = true;
+  auto ctx = SpliceContext::ForThisThread();
+  if (!ctx) return SysFail(ctx.error());
+  SpliceContext& c = **ctx;
   uint64_t copied = 0;
-  for (const auto& c : Chunks(extents, static_cast<uint64_t>(pipe_size))) {
-    int e = SpliceChunk(&r.ring, src_fd, pipe_rd.get(), pipe_wr.get(), dst_fd, c);
-    if (e != 0) return SysFail(e);
-    copied += c.length;
+  for (const auto& chunk : Chunks(extents, c.pipe_size())) {
+    int e = SpliceChunk(c.ring(), src_fd, c.pipe_rd(), c.pipe_wr(), dst_fd, chunk);
+    if (e != 0) {
+      SpliceContext::Discard();
+      return SysFail(e);
+    }
+    copied += chunk.length;
   }
   return copied;
 }
