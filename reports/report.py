@@ -17,12 +17,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ovlab_reports import cli, load, outdir  # noqa: E402
+from ovlab_reports import cli, load, outdir, plots  # noqa: E402
 from ovlab_reports.errors import InputError  # noqa: E402
 from ovlab_reports.report import build  # noqa: E402
 
 PROG = "report.py"
 DEFAULT_OUT_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+OWNED_FILES = ["report.html", "summary.md"] + [f"{d.__name__}.png" for d in plots.ALL]
 
 
 def parse_args(argv):
@@ -51,7 +52,7 @@ def main(argv=None):
     inputs = load.load(args.inputs)
     if not inputs.runs and not inputs.matrices:
         raise InputError("no benchmark JSON or conformance matrix among the inputs")
-    with outdir.staged(out) as tmp:
+    with outdir.staged(out, owned_names=OWNED_FILES) as tmp:
         _, lines, notes = build(inputs, tmp)
     link = latest_link_for(args, out)
     if link:

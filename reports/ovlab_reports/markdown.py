@@ -7,6 +7,10 @@ def _escape(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+# summary.md stays a summary: longer tables are cut here and are whole in report.html.
+MAX_ROWS = 60
+
+
 def table_md(table: Table) -> str:
     lines = [f"### {table.title}", ""]
     if not table.rows:
@@ -14,11 +18,13 @@ def table_md(table: Table) -> str:
         return "\n".join(lines)
     lines.append("| " + " | ".join(_escape(c) for c in table.columns) + " |")
     lines.append("|" + "---|" * len(table.columns))
-    for row in table.rows:
+    for row in table.rows[:MAX_ROWS]:
         cells = [f"**{_escape(c.text)} ★**" if c.best else _escape(c.text) for c in row]
         lines.append("| " + " | ".join(cells) + " |")
     if table.note:
         lines += ["", table.note]
+    if len(table.rows) > MAX_ROWS:
+        lines += ["", f"({len(table.rows) - MAX_ROWS} more rows in report.html)"]
     lines.append("")
     return "\n".join(lines)
 

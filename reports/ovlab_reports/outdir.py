@@ -1,5 +1,8 @@
-"""Writes a report directory all at once: built in a temporary sibling, then renamed into place,
-so an error or an interruption never leaves a half-made report."""
+"""Writes a report's files all at once: built in a temporary sibling directory, then moved into
+place, so an error or an interruption never leaves a half-made report.
+
+The output directory may already exist and hold other files (run.sh keeps the benchmark JSON
+and the conformance matrix there); only the report's own files are replaced."""
 
 import contextlib
 import os
@@ -11,21 +14,15 @@ from .errors import InputError
 REPORT_FILE = "report.html"
 
 
-def _check_replaceable(out: str):
-    if not os.path.exists(out):
-        return
-    if not os.path.isdir(out):
-        raise InputError(f"--out {out}: exists and is not a directory; choose another --out")
-    if os.listdir(out) and not os.path.exists(os.path.join(out, REPORT_FILE)):
-        raise InputError(f"--out {out}: directory is not empty and holds no earlier report; "
-                         "choose another --out")
-
-
 @contextlib.contextmanager
-def staged(out: str):
-    """Yields a temporary directory; on success it becomes `out` (replacing an earlier report)."""
+def staged(out: str, owned_names=()):
+    """Yields a temporary directory; on success its files move into `out`, the report last.
+
+    owned_names: files an earlier report may have left in `out` that this one did not write
+    (a plot without data this time); they are removed so the directory shows one report."""
     out = os.path.abspath(out)
-    _check_replaceable(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"--out {out}: exists and is not a directory; choose another --out")
     parent = os.path.dirname(out)
     try:
         os.makedirs(parent, exist_ok=True)
@@ -35,20 +32,22 @@ def staged(out: str):
     try:
         yield tmp
         os.chmod(tmp, 0o755)
-        if os.path.exists(out):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=parent)
-            os.rename(out, os.path.join(old, "report"))
+        if not os.path.exists(out):
             os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+            return
+        written = sorted(os.listdir(tmp), key=lambda name: name == REPORT_FILE)
+        for name in written:
+            os.replace(os.path.join(tmp, name), os.path.join(out, name))
+        for name in set(owned_names) - set(written):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(out, name))
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
 def point_link(link: str, target_dir: str):
-    """Atomically (re)points the symlink `link` at target_dir, relative when they are siblings."""
+    """Atomically (re)points the symlink `link` at target_dir, relative to the link's folder."""
     link = os.path.abspath(link)
     target_dir = os.path.abspath(target_dir)
     if os.path.exists(link) and not os.path.islink(link):

@@ -89,29 +89,58 @@ def test_emulated_run_is_flagged(tmp_path, tool):
 def test_rerun_replaces_an_earlier_report(tmp_path, tool):
     bench = fixtures.quick().write(tmp_path / "b.json")
     assert tool("report.py", bench, "--out", tmp_path / "r").returncode == 0
+    # The second run has no lookup results: the earlier lookup plot must not linger.
+    data = fixtures.quick().json()
+    data["benchmarks"] = [r for r in data["benchmarks"] if not r["name"].startswith("lookup/")]
+    fixtures.write_json(bench, data)
     assert tool("report.py", bench, "--out", tmp_path / "r").returncode == 0
     assert sorted(os.listdir(tmp_path)) == ["b.json", "r"]
+    assert sorted(os.listdir(tmp_path / "r")) == [
+        "copy_up.png", "inode_usage.png", "report.html", "summary.md", "write_heavy.png"]
+
+
+def run_sh_layout(tmp_path):
+    """run.sh's layout: the inputs and a log already sit in the output directory."""
+    out = tmp_path / "out" / "20261128T070000Z"
+    out.mkdir(parents=True)
+    fixtures.quick().write(out / "bench.json")
+    fixtures.write_json(out / "conformance.json", fixtures.matrix())
+    (out / "conformance.log").write_text("log")
+    return out
+
+
+def test_report_into_the_directory_that_holds_its_inputs(tmp_path, tool):
+    out = run_sh_layout(tmp_path)
+    proc = tool("report.py", out / "bench.json", out / "conformance.json", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == str(out / "report.html")
+    assert {"bench.json", "conformance.json", "conformance.log", "report.html", "summary.md",
+            "copy_up.png"} <= set(os.listdir(out))
+    assert (out / "conformance.log").read_text() == "log"
+    assert os.readlink(tmp_path / "out" / "latest") == out.name
+    assert not [f for f in os.listdir(tmp_path / "out") if f.startswith(".")]
 
 
 def test_bad_input_leaves_nothing(tmp_path, tool):
-    bench = fixtures.quick().write(tmp_path / "b.json")
+    out = run_sh_layout(tmp_path)
+    before = sorted(os.listdir(out))
     empty = tmp_path / "empty.json"
     empty.write_text("  \n")
-    proc = tool("report.py", bench, empty, "--out", tmp_path / "out" / "x")
+    proc = tool("report.py", out / "bench.json", empty, "--out", out)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"report.py: error: {empty}: file is empty; was the run interrupted? Rerun it and pass "
         "the file it writes"]
-    assert not (tmp_path / "out").exists()
+    assert sorted(os.listdir(out)) == before
+    assert sorted(os.listdir(tmp_path / "out")) == [out.name]
+    proc = tool("report.py", empty, "--out", tmp_path / "new")
+    assert proc.returncode == 2 and not (tmp_path / "new").exists()
 
 
-def test_refuses_to_overwrite_a_foreign_directory(tmp_path, tool):
+def test_out_must_be_a_directory(tmp_path, tool):
     bench = fixtures.quick().write(tmp_path / "b.json")
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "notes.txt").write_text("keep")
-    proc = tool("report.py", bench, "--out", tmp_path / "mine")
-    assert proc.returncode == 2 and "not empty" in proc.stderr
-    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
+    proc = tool("report.py", bench, "--out", bench)
+    assert proc.returncode == 2 and "is not a directory" in proc.stderr
 
 
 def test_empty_directory_and_other_schema(tmp_path, tool):
@@ -130,3 +159,22 @@ def test_matrix_alone(tmp_path, tool):
     assert proc.returncode == 0, proc.stderr
     assert ("Conformance 6.18.44 (5 cases): kernel 5 pass; engine 4 pass, 1 fail; fuse skipped; "
             "fuse-overlayfs 4 pass, 1 known-deviation") in proc.stdout
+
+
+def test_sigterm_leaves_no_half_made_report(tmp_path):
+    import signal
+    import subprocess
+    import time
+    from conftest import PYTHON, REPORTS
+    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
+    out = tmp_path / "out" / "r"
+    proc = subprocess.Popen([PYTHON, os.path.join(REPORTS, "report.py"), str(bench), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    left = os.listdir(tmp_path / "out") if (tmp_path / "out").exists() else []
+    if proc.returncode == 0:  # finished before the signal: a whole report
+        assert (out / "report.html").exists()
+    else:
+        assert left == [], left
