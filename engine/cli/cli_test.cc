@@ -1,0 +1,235 @@
+// Runs the real `ovlab` binary: exit codes, one-line errors, help, and a full store session.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "base/process.h"
+#include "base/strings.h"
+#include "mount/mount.h"
+#include "scratch/scratch.h"
+
+namespace ovlab::cli {
+namespace {
+
+struct Ran {
+  int code = -1;
+  std::string out, err;
+};
+
+class CliTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    scratch::ScratchOptions o;
+    o.size_bytes = 64ull << 20;
+    auto fs = scratch::ScratchFs::Create(o);
+    ASSERT_TRUE(fs) << fs.error().message;
+    fs_ = std::move(*fs);
+    root_ = JoinPath(fs_->path(), "root");
+  }
+  void TearDown() override {
+    if (!fs_) return;
+    auto mounts = mount::MountsUnder(fs_->path());
+    if (mounts) {
+      for (const auto& m : *mounts) {
+        if (m.target != fs_->path()) ADD_FAILURE() << "left mounted: " << m.target;
+      }
+    }
+    EXPECT_TRUE(fs_->Destroy());
+  }
+
+  // ovlab --root <scratch>/root <args>, stdout and stderr kept apart.
+  Ran Ovlab(std::vector<std::string> args, bool with_root = true) {
+    if (with_root) args.insert(args.begin(), {"--root", root_});
+    std::string out_path = JoinPath(fs_->path(), "stdout"),
+                err_path = JoinPath(fs_->path(), "stderr");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      std::vector<char*> argv{const_cast<char*>(OVLAB_BINARY)};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(OVLAB_BINARY, argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    Ran r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = ReadFileText(out_path).value_or("");
+    r.err = ReadFileText(err_path).value_or("");
+    ::unlink(out_path.c_str());
+    ::unlink(err_path.c_str());
+    return r;
+  }
+
+  // A failure: the given exit code, nothing on stdout, exactly one line on stderr naming `what`.
+  void ExpectFailure(const Ran& r, int code, const std::string& what) {
+    EXPECT_EQ(r.code, code) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(StartsWith(r.err, "ovlab: ")) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+  }
+
+  std::unique_ptr<scratch::ScratchFs> fs_;
+  std::string root_;
+};
+
+TEST_F(CliTest, HelpOnEverySubcommand) {
+  auto top = Ovlab({"--help"});
+  EXPECT_EQ(top.code, 0);
+  const std::vector<std::vector<std::string>> commands = {{"create"},  {"container", "create"},
+                                                          {"rm"},      {"ls"},
+                                                          {"mount"},   {"umount"},
+                                                          {"inspect"}, {"info"},
+                                                          {"du"},      {"diff"},
+                                                          {"check"}};
+  for (auto c : commands) {
+    std::string name = Join(c, " ");
+    EXPECT_NE(top.out.find("  " + name), std::string::npos) << name << " missing in --help";
+    c.push_back("--help");
+    auto r = Ovlab(c);
+    EXPECT_EQ(r.code, 0) << name;
+    EXPECT_TRUE(StartsWith(r.out, "Usage: ovlab [global options] " + name)) << r.out;
+    EXPECT_EQ(r.err, "");
+  }
+  EXPECT_FALSE(PathExists(root_)) << "help must not touch the store";
+}
+
+TEST_F(CliTest, BadInputGivesOneLineAndLeavesNothing) {
+  ExpectFailure(Ovlab({"--driver", "zfs", "ls"}), 1, "unknown driver \"zfs\"");
+  ExpectFailure(Ovlab({"nonsense"}), 2, "unknown command");
+  ExpectFailure(Ovlab({}), 2, "no command");
+  ExpectFailure(Ovlab({"ls", "--bogus"}), 2, "unknown option --bogus");
+  ExpectFailure(Ovlab({"create"}), 2, "usage: ovlab create ID");
+  ExpectFailure(Ovlab({"rm", "--parent", "x", "y"}), 2, "does not apply to rm");
+  ExpectFailure(Ovlab({"--max-depth", "zero", "ls"}), 2, "--max-depth");
+  ExpectFailure(Ovlab({"--max-depth", "501", "ls"}), 1, "max depth 501");
+  ExpectFailure(Ovlab({"--root", "relative", "ls"}, false), 1, "absolute");
+  EXPECT_FALSE(PathExists(root_));
+
+  ASSERT_EQ(Ovlab({"create", "base"}).code, 0);
+  auto before = Ovlab({"ls"});
+  ExpectFailure(Ovlab({"create", "a/b"}), 1, "invalid layer id \"a/b\"");
+  ExpectFailure(Ovlab({"create", ".."}), 1, "invalid layer id");
+  ExpectFailure(Ovlab({"create", "x", "--parent", "nosuch"}), 1,
+                "parent layer nosuch does not exist");
+  ExpectFailure(Ovlab({"container", "create", "c1"}), 1, "--image");
+  ExpectFailure(Ovlab({"container", "create", "c1", "--image", "nosuch"}), 1, "nosuch");
+  ExpectFailure(Ovlab({"mount", "nosuch"}), 1, "does not exist");
+  ASSERT_EQ(Ovlab({"--max-depth", "1", "create", "l1", "--parent", "base"}).code, 0);
+  ExpectFailure(Ovlab({"--max-depth", "1", "create", "l2", "--parent", "l1"}), 1,
+                "max depth exceeded");
+  auto after = Ovlab({"ls"});
+  EXPECT_NE(after.out.find("l1"), std::string::npos);
+  EXPECT_EQ(after.out.find("l2"), std::string::npos);
+  EXPECT_EQ(after.out.find("c1"), std::string::npos);
+}
+
+TEST_F(CliTest, StoreSession) {
+  ASSERT_EQ(Ovlab({"create", "base"}).out, "base\n");
+  ASSERT_EQ(Ovlab({"create", "app", "--parent", "base"}).code, 0);
+  auto ls = Ovlab({"ls"});
+  EXPECT_EQ(ls.code, 0);
+  EXPECT_NE(ls.out.find("app"), std::string::npos);
+
+  // mount in one process, write, rm refused, umount from another process.
+  auto m = Ovlab({"mount", "app"});
+  ASSERT_EQ(m.code, 0) << m.err;
+  std::string merged = std::string(Trim(m.out));
+  EXPECT_EQ(merged, JoinPath(root_, "overlay2/app/merged"));
+  auto entry = mount::FindMount(merged);
+  ASSERT_TRUE(entry && entry->has_value());
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(merged, "hello"), "hi"));
+  ExpectFailure(Ovlab({"rm", "app"}), 1, "is mounted");
+  EXPECT_EQ(Ovlab({"umount", "app"}).code, 0);
+  EXPECT_FALSE(PathExists(merged));
+  ExpectFailure(Ovlab({"umount", "app"}), 1, "not mounted");
+
+  auto diff = Ovlab({"diff", "app"});
+  EXPECT_EQ(diff.code, 0);
+  EXPECT_EQ(diff.out, "A /hello\n");
+
+  ASSERT_EQ(Ovlab({"container", "create", "c1", "--image", "app"}).code, 0);
+  auto inspect = Ovlab({"inspect", "c1"});
+  ASSERT_EQ(inspect.code, 0) << inspect.err;
+  std::string layer = JoinPath(root_, "overlay2");
+  EXPECT_NE(inspect.out.find("\"LowerDir\": \"" + layer + "/c1-init/diff:" + layer +
+                             "/app/diff:" + layer + "/base/diff\""),
+            std::string::npos)
+      << inspect.out;
+  EXPECT_NE(inspect.out.find("\"Name\": \"overlay2\""), std::string::npos);
+  std::string json = JoinPath(fs_->path(), "inspect.json");
+  ASSERT_TRUE(WriteFileAtomic(json, inspect.out));
+  auto parsed = RunCommand({"python3", "-c",
+                            "import json,sys; d=json.load(open(sys.argv[1])); "
+                            "print(sorted(d['Data']))",
+                            json});
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->output, "['LowerDir', 'MergedDir', 'UpperDir', 'WorkDir']\n");
+
+  auto info = Ovlab({"info"});
+  EXPECT_EQ(info.code, 0);
+  EXPECT_TRUE(StartsWith(info.out, "Storage Driver: overlay2\n Backing Filesystem: tmpfs\n"))
+      << info.out;
+  EXPECT_NE(info.out.find(" Supports d_type: true"), std::string::npos);
+
+  auto du = Ovlab({"du"});
+  EXPECT_EQ(du.code, 0);
+  EXPECT_NE(du.out.find("TOTAL"), std::string::npos);
+  auto du_app = Ovlab({"du", "app"});
+  auto rows = Split(std::string(Trim(du_app.out)), '\n');
+  ASSERT_EQ(rows.size(), 2u) << du_app.out;
+  auto cols = Split(rows[1], ' ');
+  std::erase(cols, "");
+  ASSERT_EQ(cols.size(), 3u);
+  EXPECT_EQ(cols[0], "app");
+  EXPECT_EQ(cols[2], "2");  // diff/ and hello
+
+  EXPECT_EQ(Ovlab({"check"}).out, "no problems found\n");
+  ASSERT_EQ(::unlink(JoinPath(root_, "overlay2/base/link").c_str()), 0);
+  auto check = Ovlab({"check"});
+  EXPECT_EQ(check.code, 1);
+  EXPECT_NE(check.out.find("base: link file is missing"), std::string::npos) << check.out;
+  EXPECT_EQ(std::count(check.err.begin(), check.err.end(), '\n'), 1);
+  auto repair = Ovlab({"check", "--repair"});
+  EXPECT_EQ(repair.code, 0) << repair.err;
+  EXPECT_NE(repair.out.find("(repaired)"), std::string::npos);
+  EXPECT_EQ(Ovlab({"check"}).code, 0);
+
+  for (const char* id : {"c1", "c1-init", "app", "base"}) {
+    EXPECT_EQ(Ovlab({"rm", id}).code, 0) << id;
+  }
+  EXPECT_EQ(Ovlab({"ls"}).out, StrPrintf("%-40s %s\n", "ID", "PARENT"));
+}
+
+TEST_F(CliTest, EveryDriverRunsTheSameSession) {
+  for (const char* driver : {"overlay", "vfs"}) {
+    auto run = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"--driver", driver});
+      return Ovlab(args);
+    };
+    ASSERT_EQ(run({"create", "base"}).code, 0) << driver;
+    ASSERT_EQ(run({"create", "app", "--parent", "base"}).code, 0) << driver;
+    auto c = run({"container", "create", "c1", "--image", "app"});
+    ASSERT_EQ(c.code, 0) << driver << ": " << c.err;
+    auto m = run({"mount", "c1"});
+    ASSERT_EQ(m.code, 0) << m.err;
+    EXPECT_TRUE(PathExists(JoinPath(std::string(Trim(m.out)), ".dockerenv"))) << driver;
+    EXPECT_EQ(run({"umount", "c1"}).code, 0) << driver;
+    auto inspect = run({"inspect", "c1"});
+    EXPECT_NE(inspect.out.find("\"Name\": \"" + std::string(driver) + "\""), std::string::npos);
+    EXPECT_EQ(run({"du"}).code, 0);
+    EXPECT_EQ(run({"check"}).code, 0) << driver;
+    for (const char* id : {"c1", "c1-init", "app", "base"}) EXPECT_EQ(run({"rm", id}).code, 0);
+  }
+}
+
+}  // namespace
+}  // namespace ovlab::cli
