@@ -77,6 +77,7 @@ int RunDaemon(const DaemonConfig& config) {
     PrintError("libfuse refused the mount options (its reason is above)");
     return 1;
   }
+  ctx.session = se.get();
   if (fuse_set_signal_handlers(se.get()) != 0) {
     PrintError("cannot install signal handlers");
     return 1;
@@ -90,7 +91,9 @@ int RunDaemon(const DaemonConfig& config) {
   int rc = Serve(se.get(), config.speed);
   fuse_session_unmount(se.get());
   fuse_remove_signal_handlers(se.get());
-  return rc == 0 ? 0 : 1;
+  // The loop returns the number of the signal that ended it (a clean shutdown) or -errno.
+  if (rc < 0) PrintError("serving requests failed: " + ErrnoText(-rc));
+  return rc < 0 ? 1 : 0;
 }
 
 }  // namespace ovlab::fuse

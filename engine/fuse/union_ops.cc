@@ -162,7 +162,12 @@ void OpSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char
 }
 
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
-  ReplyEntry(req, Engine(req).Link(CredOf(req), ino, new_parent, new_name));
+  auto e = Engine(req).Link(CredOf(req), ino, new_parent, new_name);
+  // When the new name is a node of its own, the kernel would keep the old name's cached nlink.
+  if (e && e->node != ino && Ctx(req).session) {
+    fuse_lowlevel_notify_inval_inode(Ctx(req).session, ino, -1, 0);
+  }
+  ReplyEntry(req, e);
 }
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {

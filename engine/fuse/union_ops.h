@@ -18,6 +18,7 @@ namespace ovlab::fuse {
 struct ServerContext {
   unionfs::Union* engine = nullptr;
   SpeedOptions speed;
+  fuse_session* session = nullptr;  // for invalidation notices to the kernel
 };
 
 // The operation table; copy_file_range is left out when speed.copy_file_range is off, so the

@@ -1,0 +1,545 @@
+// ovlab-fuse mounted for real (as root, in the test's private mount namespace) over layers on a
+// loop-mounted ext4 scratch filesystem, used with plain system calls and compared with the
+// kernel's overlay of the same layers.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "base/process.h"
+#include "base/strings.h"
+#include "fuse/daemon_process.h"
+#include "fuse/stale_mount.h"
+#include "mount/mount.h"
+#include "scratch/scratch.h"
+#include "union/union_test_support.h"
+
+namespace ovlab::fuse {
+namespace {
+
+using unionfs::testing::AsUser;
+using unionfs::testing::Describe;
+using unionfs::testing::FsView;
+using unionfs::testing::PutDir;
+using unionfs::testing::PutFile;
+using unionfs::testing::PutSymlink;
+using unionfs::testing::ReadText;
+
+constexpr char kBinary[] = OVLAB_FUSE_BINARY;
+constexpr uid_t kNobody = 65534;
+
+int Errno(int rc) {
+  return rc == 0 ? 0 : errno;
+}
+
+// ovlab-fuse processes whose command line names `mountpoint`.
+int DaemonsServing(const std::string& mountpoint) {
+  int n = 0;
+  for (const auto& pid : ListDir("/proc").value_or(std::vector<std::string>{})) {
+    if (!ParseUint(pid)) continue;
+    auto cmdline = ReadFileText("/proc/" + pid + "/cmdline");
+    if (!cmdline || cmdline->find("ovlab-fuse") == std::string::npos) continue;
+    auto comm = ReadFileText("/proc/" + pid + "/stat");
+    if (comm && comm->find(") Z") != std::string::npos) continue;  // a zombie serves nothing
+    if (cmdline->find(mountpoint) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// ReadText never follows a symlink; this one does, as cat(1).
+std::string ReadFollowing(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class FuseMountTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    scratch::InstallSignalCleanup();
+    scratch::ScratchOptions o;
+    o.backing = scratch::Backing::kExt4;
+    o.size_bytes = 512ull << 20;
+    auto fs = scratch::ScratchFs::Create(o);
+    ASSERT_TRUE(fs) << fs.error().message;
+    fs_ = std::move(*fs);
+    base_ = fs_->path();
+    for (const char* d : {"l1", "l2", "upper", "work", "merged"}) {
+      ASSERT_TRUE(MakeDir(Path(d), 0755)) << d;
+    }
+    // l2 (bottom): a file, a dir with a file, a symlink; l1 (top) shadows one file.
+    PutFile(Path("l2/a"), "lower-a");
+    PutFile(Path("l2/shadowed"), "from-l2");
+    PutFile(Path("l1/shadowed"), "from-l1");
+    PutDir(Path("l2/dir"));
+    PutFile(Path("l2/dir/inner"), "inner");
+    PutSymlink(Path("l2/link"), "a");
+    PutDir(Path("l2/public"), 0777);
+  }
+
+  void TearDown() override {
+    daemon_.reset();
+    if (fs_) {
+      EXPECT_TRUE(fs_->Destroy());
+    }
+  }
+
+  std::string Path(const std::string& rel) const { return base_ + "/" + rel; }
+  std::string M(const std::string& rel) const {
+    return rel.empty() ? Path("merged") : Path("merged/" + rel);
+  }
+
+  std::string OverlayOptions(const std::string& extra = "") const {
+    std::string o = "lowerdir=" + Path("l1") + ":" + Path("l2") + ",upperdir=" + Path("upper") +
+                    ",workdir=" + Path("work");
+    return extra.empty() ? o : o + "," + extra;
+  }
+
+  void StartFuse(const std::string& extra = "") {
+    auto d = DaemonProcess::Start({kBinary, "-f", "-o", OverlayOptions(extra), Path("merged")},
+                                  Path("merged"));
+    ASSERT_TRUE(d) << d.error().message;
+    daemon_ = std::move(*d);
+  }
+
+  void StopFuse() {
+    ASSERT_TRUE(daemon_);
+    auto code = daemon_->Unmount();
+    ASSERT_TRUE(code) << code.error().message;
+    EXPECT_EQ(*code, 0) << daemon_->Output();
+    daemon_.reset();
+  }
+
+  // The kernel's overlay of the same layers at <base>/kmerged: the oracle.
+  void MountKernel() {
+    ASSERT_TRUE(MakeDirs(Path("kmerged")));
+    mount::OverlaySpec spec;
+    spec.lowers = {Path("l1"), Path("l2")};
+    spec.upper = Path("upper");
+    spec.work = Path("work");
+    spec.options = {"redirect_dir=on", "index=off", "metacopy=off"};
+    auto info = mount::MountOverlay(spec, Path("kmerged"));
+    ASSERT_TRUE(info) << info.error().message;
+  }
+
+  std::unique_ptr<scratch::ScratchFs> fs_;
+  std::string base_;
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(FuseMountTest, MountUseAndUnmountThroughTheBinary) {
+  StartFuse();
+  auto entry = mount::FindMount(M(""));
+  ASSERT_TRUE(entry && entry->has_value());
+  EXPECT_EQ((*entry)->fstype, "fuse.ovlab-fuse");
+  EXPECT_NE((*entry)->options.find("allow_other"), std::string::npos) << (*entry)->options;
+
+  // Reads see the right layer and never copy up (CU1).
+  EXPECT_EQ(ReadText(M("a")), "lower-a");
+  EXPECT_EQ(ReadText(M("shadowed")), "from-l1");
+  EXPECT_EQ(ReadText(M("dir/inner")), "inner");
+  EXPECT_EQ(ReadLink(M("link")).value_or(""), "a");
+  EXPECT_EQ(ReadFollowing(M("link")), "lower-a");
+  EXPECT_FALSE(PathExists(Path("upper/a")));
+
+  // A write copies up; the lower stays as it was.
+  int fd = ::open(M("a").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0) << ErrnoText(errno);
+  ASSERT_EQ(::write(fd, "+x", 2), 2);
+  ::close(fd);
+  EXPECT_EQ(ReadText(M("a")), "lower-a+x");
+  EXPECT_EQ(ReadText(Path("upper/a")), "lower-a+x");
+  EXPECT_EQ(ReadText(Path("l2/a")), "lower-a");
+
+  // Create, mkdir, symlink, hard link, xattr, unlink (whiteout), rmdir.
+  PutFile(M("new"), "new-data");
+  EXPECT_EQ(ReadText(Path("upper/new")), "new-data");
+  ASSERT_EQ(Errno(::mkdir(M("newdir").c_str(), 0750)), 0);
+  struct stat st {};
+  ASSERT_EQ(Errno(::stat(M("newdir").c_str(), &st)), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  ASSERT_EQ(Errno(::symlink("new", M("newlink").c_str())), 0);
+  EXPECT_EQ(ReadFollowing(M("newlink")), "new-data");
+  ASSERT_EQ(Errno(::link(M("new").c_str(), M("hard").c_str())), 0);
+  ASSERT_EQ(Errno(::stat(M("new").c_str(), &st)), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  ASSERT_EQ(Errno(::setxattr(M("new").c_str(), "user.k", "v", 1, 0)), 0);
+  char v[8] = {};
+  EXPECT_EQ(::getxattr(M("new").c_str(), "user.k", v, sizeof(v)), 1);
+  EXPECT_EQ(::getxattr(M("new").c_str(), "trusted.overlay.origin", v, sizeof(v)), -1);
+  ASSERT_EQ(Errno(::unlink(M("dir/inner").c_str())), 0);
+  ASSERT_EQ(Errno(::rmdir(M("dir").c_str())), 0);
+  EXPECT_EQ(Errno(::lstat(M("dir").c_str(), &st)), ENOENT);
+  ASSERT_EQ(Errno(::lstat(Path("upper/dir").c_str(), &st)), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == 0) << "whiteout 0/0 in upper (WO1)";
+
+  // Merged readdir: upper first then lowers, no duplicates, no whiteouts (RD1).
+  auto names = ListDir(M(""));
+  ASSERT_TRUE(names);
+  std::set<std::string> got(names->begin(), names->end());
+  EXPECT_EQ(got, (std::set<std::string>{"a", "shadowed", "link", "public", "new", "newdir",
+                                        "newlink", "hard"}));
+  EXPECT_EQ(got.size(), names->size());
+  StopFuse();
+  EXPECT_FALSE(mount::FindMount(M("")).value_or(std::nullopt).has_value());
+}
+
+TEST_F(FuseMountTest, MountThroughMountCommandAndMountFuse3) {
+  if (!HaveProgram("mount.fuse3") && !PathExists("/sbin/mount.fuse3")) {
+    GTEST_SKIP() << "mount.fuse3 (Debian package fuse3) is not installed";
+  }
+  // mount(8) -> mount.fuse3 -> /bin/sh -c 'ovlab-fuse SOURCE MOUNTPOINT -o ...'. mount(8) drops
+  // PATH, so the shell searches its default path: in this test's private mount namespace a
+  // directory holding a link to the built binary is bind-mounted on /usr/local/sbin.
+  ASSERT_TRUE(MakeDir(Path("bin"), 0755));
+  ASSERT_EQ(Errno(::symlink(kBinary, Path("bin/ovlab-fuse").c_str())), 0);
+  ASSERT_TRUE(mount::Mount(Path("bin"), "/usr/local/sbin", "", "", MS_BIND));
+  int bin_token = scratch::RegisterCleanupMount("/usr/local/sbin");
+  int token = scratch::RegisterCleanupMount(M(""));
+  auto out = RunChecked({"mount", "-t", "fuse.ovlab-fuse", "mysource", M(""), "-o",
+                         OverlayOptions("redirect_dir=on")});
+  EXPECT_TRUE(mount::Unmount("/usr/local/sbin", false));
+  scratch::UnregisterCleanupMount(bin_token);
+  ASSERT_TRUE(out) << out.error().message;
+  auto entry = mount::FindMount(M(""));
+  ASSERT_TRUE(entry && entry->has_value());
+  EXPECT_EQ((*entry)->fstype, "fuse.ovlab-fuse");
+  EXPECT_EQ((*entry)->source, "mysource");
+  EXPECT_EQ(ReadText(M("shadowed")), "from-l1");
+  PutFile(M("via-mount"), "ok");
+  EXPECT_EQ(ReadText(Path("upper/via-mount")), "ok");
+  auto um = RunChecked({"umount", M("")});
+  EXPECT_TRUE(um) << um.error().message;
+  EXPECT_TRUE(WaitForMount(M(""), false, std::chrono::seconds(10)));
+  scratch::UnregisterCleanupMount(token);
+  // The daemon (detached from mount.fuse3) is gone once the mount is.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (DaemonsServing(M("")) > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(DaemonsServing(M("")), 0);
+}
+
+TEST_F(FuseMountTest, RedirectDirOnRenamesLowerDirectory) {
+  StartFuse();  // redirect_dir defaults to on
+  ASSERT_EQ(Errno(::rename(M("dir").c_str(), M("moved").c_str())), 0);
+  EXPECT_EQ(ReadText(M("moved/inner")), "inner");
+  struct stat st {};
+  EXPECT_EQ(Errno(::lstat(M("dir").c_str(), &st)), ENOENT);
+  char redirect[256] = {};
+  EXPECT_GT(::lgetxattr(Path("upper/moved").c_str(), "trusted.overlay.redirect", redirect,
+                        sizeof(redirect)),
+            0)
+      << "RN2: the moved directory carries a redirect";
+  StopFuse();
+  // The kernel follows the redirect the same way.
+  ASSERT_NO_FATAL_FAILURE(MountKernel());
+  EXPECT_EQ(ReadText(Path("kmerged/moved/inner")), "inner");
+  EXPECT_EQ(Errno(::lstat(Path("kmerged/dir").c_str(), &st)), ENOENT);
+  EXPECT_TRUE(mount::Unmount(Path("kmerged"), false));
+}
+
+TEST_F(FuseMountTest, RedirectDirOffRenameOfLowerDirectoryIsExdev) {
+  StartFuse("redirect_dir=off");
+  EXPECT_EQ(Errno(::rename(M("dir").c_str(), M("moved").c_str())), EXDEV) << "RN1";
+  // A directory made in the upper alone still renames.
+  ASSERT_EQ(Errno(::mkdir(M("fresh").c_str(), 0755)), 0);
+  EXPECT_EQ(Errno(::rename(M("fresh").c_str(), M("fresh2").c_str())), 0);
+  StopFuse();
+}
+
+// st_ino is the same through stat, readdir and readdirplus, and across copy-up and remount (ID1).
+TEST_F(FuseMountTest, InodeNumbersAreStable) {
+  auto inodes_by_readdir = [&](const std::string& dir) {
+    std::map<std::string, ino_t> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) out[e->d_name] = e->d_ino;
+    ::closedir(d);
+    return out;
+  };
+  auto ino_of = [](const std::string& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  for (const char* plus : {"ovlab_readdirplus=off", "ovlab_readdirplus=on"}) {
+    SCOPED_TRACE(plus);
+    StartFuse(plus);
+    auto listed = inodes_by_readdir(M(""));
+    ASSERT_FALSE(listed.empty());
+    for (const auto& [name, ino] : listed) {
+      if (name == "..") continue;
+      EXPECT_EQ(ino, ino_of(M(name == "." ? "" : name))) << name;
+    }
+    ino_t before = ino_of(M("a"));
+    ASSERT_EQ(Errno(::chmod(M("a").c_str(), 0600)), 0);  // copy-up
+    EXPECT_TRUE(PathExists(Path("upper/a")));
+    EXPECT_EQ(ino_of(M("a")), before) << "st_ino kept across copy-up";
+    ino_t dir_ino = ino_of(M("dir"));
+    StopFuse();
+    StartFuse(plus);
+    EXPECT_EQ(ino_of(M("a")), before) << "st_ino kept across remount";
+    EXPECT_EQ(ino_of(M("dir")), dir_ino);
+    StopFuse();
+  }
+}
+
+// allow_other is on by default and the engine checks permissions with the caller's credentials.
+TEST_F(FuseMountTest, OtherUsersGetKernelPermissions) {
+  // Let other users walk down to the mount point (the scratch directories are private).
+  ASSERT_EQ(Errno(::chmod(DirName(base_).c_str(), 0755)), 0);
+  ASSERT_EQ(Errno(::chmod(base_.c_str(), 0755)), 0);
+  StartFuse();
+  EXPECT_EQ(AsUser(kNobody, kNobody, [&] { return ReadText(M("a")) == "lower-a" ? 0 : 1; }), 0);
+  EXPECT_EQ(AsUser(kNobody, kNobody,
+                   [&] {
+                     int fd = ::open(M("denied").c_str(), O_CREAT | O_WRONLY, 0644);
+                     return fd >= 0 ? 0 : errno;
+                   }),
+            EACCES);
+  EXPECT_EQ(AsUser(kNobody, kNobody,
+                   [&] {
+                     int fd = ::open(M("a").c_str(), O_WRONLY);
+                     return fd >= 0 ? 0 : errno;
+                   }),
+            EACCES);
+  EXPECT_FALSE(PathExists(Path("upper/a"))) << "a refused open copies nothing up";
+  EXPECT_EQ(AsUser(kNobody, kNobody,
+                   [&] {
+                     int fd = ::open(M("public/mine").c_str(), O_CREAT | O_WRONLY, 0644);
+                     if (fd < 0) return errno;
+                     ::close(fd);
+                     return 0;
+                   }),
+            0);
+  struct stat st {};
+  ASSERT_EQ(Errno(::stat(M("public/mine").c_str(), &st)), 0);
+  EXPECT_EQ(st.st_uid, kNobody);
+  EXPECT_EQ(st.st_gid, kNobody);
+  StopFuse();
+}
+
+TEST_F(FuseMountTest, ReadOnlyUnionAndReadOnlyMount) {
+  auto d = DaemonProcess::Start(
+      {kBinary, "-f", "-o", "lowerdir=" + Path("l1") + ":" + Path("l2"), Path("merged")},
+      Path("merged"));
+  ASSERT_TRUE(d) << d.error().message;
+  daemon_ = std::move(*d);
+  EXPECT_EQ(ReadText(M("shadowed")), "from-l1");
+  EXPECT_EQ(Errno(::mkdir(M("x").c_str(), 0755)), EROFS);
+  EXPECT_EQ(Errno(::unlink(M("a").c_str())), EROFS);
+  StopFuse();
+  StartFuse("ro");
+  EXPECT_EQ(Errno(::mkdir(M("x").c_str(), 0755)), EROFS);
+  StopFuse();
+}
+
+TEST_F(FuseMountTest, BadLayersFailWithOneLineAndMountNothing) {
+  auto out = RunCommand(
+      {kBinary, "-o",
+       "lowerdir=" + Path("missing") + ",upperdir=" + Path("upper") + ",workdir=" + Path("work"),
+       Path("merged")});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->exit_code, 1);
+  EXPECT_NE(out->output.find("missing"), std::string::npos) << out->output;
+  EXPECT_EQ(std::string(Trim(out->output)).find('\n'), std::string::npos) << out->output;
+  EXPECT_FALSE(mount::FindMount(M("")).value_or(std::nullopt).has_value());
+  auto bad = RunCommand({kBinary, "-o", OverlayOptions("frobnicate"), Path("merged")});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->exit_code, 1);
+  EXPECT_NE(bad->output.find("unknown option \"frobnicate\""), std::string::npos) << bad->output;
+}
+
+TEST_F(FuseMountTest, SigtermUnmountsAndExitsCleanly) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    SCOPED_TRACE(strsignal(sig));
+    StartFuse();
+    PutFile(M("before-signal"), "kept");
+    ASSERT_TRUE(daemon_->Signal(sig));
+    auto code = daemon_->Wait(std::chrono::seconds(10));
+    ASSERT_TRUE(code) << code.error().message;
+    EXPECT_EQ(*code, 0) << daemon_->Output();
+    EXPECT_FALSE(mount::FindMount(M("")).value_or(std::nullopt).has_value())
+        << "the daemon unmounted on its way out";
+    EXPECT_EQ(ReadText(Path("upper/before-signal")), "kept");
+    daemon_.reset();
+  }
+}
+
+TEST_F(FuseMountTest, KilledDaemonLeavesAMountThatCleanupRemoves) {
+  StartFuse();
+  ASSERT_TRUE(daemon_->Signal(SIGKILL));
+  auto code = daemon_->Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 128 + SIGKILL);
+  struct stat st {};
+  EXPECT_EQ(Errno(::stat(M("").c_str(), &st)), ENOTCONN) << "Transport endpoint is not connected";
+  EXPECT_TRUE(IsStaleFuseMount(M("")));
+  auto cleaned = CleanupStaleMount(M(""));
+  ASSERT_TRUE(cleaned) << cleaned.error().message;
+  EXPECT_TRUE(*cleaned);
+  EXPECT_FALSE(mount::FindMount(M("")).value_or(std::nullopt).has_value());
+  EXPECT_EQ(Errno(::stat(M("").c_str(), &st)), 0);
+  auto again = CleanupStaleMount(M(""));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again) << "nothing left to clean";
+  // A live mount is never touched.
+  StartFuse();
+  auto live = CleanupStaleMount(M(""));
+  ASSERT_TRUE(live);
+  EXPECT_FALSE(*live);
+  EXPECT_EQ(ReadText(M("a")), "lower-a");
+  StopFuse();
+}
+
+// 16 threads of mixed create/write/rename/unlink/readdir in one tree for a bounded time; then the
+// merged view must equal what the kernel's overlay shows of the same upper and lowers.
+TEST_F(FuseMountTest, ConcurrentMixedOpsLeaveAViewTheKernelAgreesWith) {
+  int seconds = 10;
+  if (const char* s = std::getenv("OVLAB_FUSE_STRESS_SECONDS")) seconds = std::atoi(s);
+  for (int i = 0; i < 8; ++i) PutFile(Path(StrPrintf("l2/dir/f%d", i)), "lower");
+  StartFuse();
+  std::atomic<bool> stop{false};
+  std::atomic<long> ops{0}, unexpected{0};
+  std::atomic<int> first_unexpected{0};
+  std::mutex first_mu;
+  std::string first_what;
+  auto work = [&](int id) {
+    std::mt19937 rng(id);
+    auto name = [&](int range) {
+      int n = static_cast<int>(rng() % range);
+      return M(n % 3 == 0 ? StrPrintf("dir/f%d", n) : StrPrintf("t%d/f%d", n % 4, n));
+    };
+    const char* what = "";
+    auto check = [&](int rc, std::initializer_list<int> fine) {
+      ++ops;
+      if (rc == 0) return;
+      for (int f : fine) {
+        if (errno == f) return;
+      }
+      ++unexpected;
+      int zero = 0;
+      if (first_unexpected.compare_exchange_strong(zero, errno)) {
+        std::lock_guard lock(first_mu);
+        first_what = what;
+      }
+    };
+    while (!stop.load()) {
+      switch (rng() % 6) {
+        case 0: {
+          what = "create+write";
+          int fd = ::open(name(64).c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+          check(fd >= 0 ? 0 : -1, {ENOENT});
+          if (fd >= 0) {
+            std::string data = StrPrintf("thread %d data %u", id, static_cast<unsigned>(rng()));
+            check(
+                ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) ? 0 : -1,
+                {});
+            ::close(fd);
+          }
+          break;
+        }
+        case 1: {
+          what = "append";
+          int fd = ::open(name(64).c_str(), O_WRONLY | O_APPEND);
+          check(fd >= 0 ? 0 : -1, {ENOENT});
+          if (fd >= 0) {
+            check(::write(fd, "+", 1) == 1 ? 0 : -1, {});
+            ::close(fd);
+          }
+          break;
+        }
+        case 2:
+          what = "rename";
+          check(::rename(name(64).c_str(), name(64).c_str()), {ENOENT});
+          break;
+        case 3:
+          what = "unlink";
+          check(::unlink(name(64).c_str()), {ENOENT});
+          break;
+        case 4: {
+          what = "mkdir";
+          std::string d = M(StrPrintf("t%d", static_cast<int>(rng() % 4)));
+          check(::mkdir(d.c_str(), 0755), {EEXIST});
+          break;
+        }
+        default: {
+          what = "readdir";
+          auto names =
+              ListDir(M(rng() % 2 ? "dir" : StrPrintf("t%d", static_cast<int>(rng() % 4))));
+          check(names ? 0 : (errno = names.error().code, -1), {ENOENT});
+        }
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) threads.emplace_back(work, i);
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(unexpected.load(), 0) << "first unexpected error: " << first_what << ": "
+                                  << ErrnoText(first_unexpected);
+  EXPECT_GT(ops.load(), 1000) << "the mount made progress";
+  auto fuse_view = FsView(M(""));
+  StopFuse();
+
+  ASSERT_NO_FATAL_FAILURE(MountKernel());
+  auto kernel_view = FsView(Path("kmerged"));
+  EXPECT_TRUE(mount::Unmount(Path("kmerged"), false));
+  EXPECT_EQ(fuse_view, kernel_view) << "ovlab-fuse:\n"
+                                    << Describe(fuse_view) << "kernel:\n"
+                                    << Describe(kernel_view);
+  std::cout << "[ info ] " << ops.load() << " operations in " << seconds << " s by 16 threads\n";
+}
+
+// 100,000 create/stat/unlink cycles: the daemon's descriptors stay flat and its memory bounded.
+TEST_F(FuseMountTest, LongRunKeepsDescriptorsAndMemoryFlat) {
+  int cycles = 100000;
+  if (const char* s = std::getenv("OVLAB_FUSE_LEAK_CYCLES")) cycles = std::atoi(s);
+  StartFuse();
+  auto cycle = [&](int i) {
+    std::string p = M(StrPrintf("public/c%d", i % 97));
+    int fd = ::open(p.c_str(), O_CREAT | O_WRONLY | O_EXCL, 0644);
+    if (fd < 0) return errno;
+    ::close(fd);
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return errno;
+    return Errno(::unlink(p.c_str()));
+  };
+  const int warmup = std::min(cycles, 5000);
+  for (int i = 0; i < warmup; ++i) ASSERT_EQ(cycle(i), 0) << "cycle " << i;
+  auto fds0 = daemon_->OpenFdCount();
+  auto rss0 = daemon_->RssBytes();
+  ASSERT_TRUE(fds0 && rss0);
+  for (int i = warmup; i < cycles; ++i) ASSERT_EQ(cycle(i), 0) << "cycle " << i;
+  auto fds1 = daemon_->OpenFdCount();
+  auto rss1 = daemon_->RssBytes();
+  ASSERT_TRUE(fds1 && rss1);
+  EXPECT_LE(*fds1, *fds0 + 2) << "descriptors after warm-up " << *fds0 << ", at the end " << *fds1;
+  constexpr uint64_t kSlack = 16ull << 20;
+  EXPECT_LE(*rss1, *rss0 + kSlack) << "RSS after warm-up " << *rss0 << ", at the end " << *rss1;
+  std::cout << "[ info ] " << cycles << " cycles: fds " << *fds0 << " -> " << *fds1 << ", RSS "
+            << (*rss0 >> 10) << " KiB -> " << (*rss1 >> 10) << " KiB\n";
+  StopFuse();
+}
+
+}  // namespace
+}  // namespace ovlab::fuse
