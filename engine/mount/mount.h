@@ -22,11 +22,13 @@ const char* OverlayMethodName(OverlayMethod m);
 
 struct OverlaySpec {
   std::vector<std::string> lowers;   // uppermost first
-  std::string upper;                 // empty: read-only overlay (needs >= 2 lowers or one lower)
+  std::string upper;                 // empty: read-only overlay (the kernel then needs >= 2 lowers)
   std::string work;                  // required when upper is set
   std::vector<std::string> options;  // extra options: "redirect_dir=on", "metacopy=on", "index=off", ...
   bool read_only = false;            // MS_RDONLY
-  std::string relative_base;         // for kRelative: lowers/upper/work are taken relative to it
+  // Relative layer paths are taken relative to this. kRelative mounts from here (default: the
+  // deepest directory holding every layer); the other methods join it to relative paths.
+  std::string relative_base;
 };
 
 struct OverlayMountInfo {
@@ -34,7 +36,9 @@ struct OverlayMountInfo {
   size_t option_bytes = 0;                       // length of the data string (0 for lowerdir+)
 };
 
-// Mounts overlay at target. Errors quote the kernel's reason when it gives one.
+// Mounts overlay at target. Errors quote the kernel's reason when it gives one. Layer paths
+// may hold ':' (escaped as LK2 says) but not ','; every layer must exist. kAbsolute with a list
+// longer than a page fails with E2BIG and mounts nothing.
 Result<OverlayMountInfo> MountOverlay(const OverlaySpec& spec, const std::string& target,
                                       OverlayMethod method = OverlayMethod::kAuto);
 
