@@ -194,4 +194,16 @@ void RunCase(const CaseDef& def) {
   suite.matrix().AddCase(std::move(record));
 }
 
+void RunCase(std::string family, std::string checklist, std::string description,
+             std::function<void(CaseRun&)> body, TargetConfig config, Fixture fixture) {
+  CaseDef def;
+  def.family = std::move(family);
+  def.checklist = std::move(checklist);
+  def.description = std::move(description);
+  def.fixture = std::move(fixture);
+  def.config = config;
+  def.body = std::move(body);
+  RunCase(def);
+}
+
 }  // namespace ovlab::conformance

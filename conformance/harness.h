@@ -29,6 +29,11 @@ struct CaseDef {
 // Called from a TEST/TEST_P body; the case id is the current GoogleTest name.
 void RunCase(const CaseDef& def);
 
+// The same for the common shape: the standard fixture (or `fixture`), one body.
+void RunCase(std::string family, std::string checklist, std::string description,
+             std::function<void(CaseRun&)> body, TargetConfig config = {},
+             Fixture fixture = StandardFixture());
+
 struct SuiteOptions {
   std::vector<std::string> targets;  // the kernel oracle is always added
   std::string matrix_out;            // "" writes no matrix

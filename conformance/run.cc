@@ -248,6 +248,17 @@ void CaseRun::View(const std::string& dir) {
   ViewEntry(dir, root ? root->st_dev : 0);
 }
 
+std::string CaseRun::As(uid_t uid, gid_t gid, const std::function<int(Target&)>& op) {
+  return ErrnoName(target_.RunAs(Cred{uid, gid, {}}, op));
+}
+
+std::string CaseRun::SameIno(const SysResult<struct stat>& before, const std::string& path_after) {
+  if (!before) return "before " + ErrnoName(before.error());
+  auto after = target_.Lstat(path_after);
+  if (!after) return "after " + ErrnoName(after.error());
+  return before->st_ino == after->st_ino ? "same" : "changed";
+}
+
 Status CaseRun::Remount() {
   return target_.Remount(layers_);
 }

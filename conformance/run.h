@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ std::string ErrnoName(int err);
 template <class T>
 std::string Res(const SysResult<T>& r) {
   return r ? std::string("ok") : ErrnoName(r.error());
+}
+// 0 or the errno, for RunAs bodies.
+template <class T>
+int Err(const SysResult<T>& r) {
+  return r ? 0 : r.error();
 }
 // "file", "dir", "symlink", "fifo", "chr", "blk", "sock".
 std::string TypeName(mode_t mode);
@@ -49,6 +55,11 @@ class CaseRun {
   // Records the whole merged view under `dir` (names, types, modes, owners, sizes, contents,
   // symlink targets, xattrs, link counts, st_dev relation) as "view ..." lines.
   void View(const std::string& dir = "/");
+
+  // Runs `op` as uid:gid (no supplementary groups); its errno as a name ("ok", "EACCES").
+  std::string As(uid_t uid, gid_t gid, const std::function<int(Target&)>& op);
+  // Inode number relation for stability checks: "same" or "changed" (or the errno).
+  std::string SameIno(const SysResult<struct stat>& before, const std::string& path_after);
 
   // Unmounts and mounts again over the same layers.
   Status Remount();
