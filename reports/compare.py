@@ -56,13 +56,19 @@ def print_table(result, out=sys.stdout):
               f"{c.p_value:>7.4f}  {c.verdict}", file=out)
 
 
-def print_notes(result, args, out=sys.stdout):
+def print_notes(result, args, runs, out=sys.stdout):
+    """runs: {"baseline": BenchRun, "candidate": BenchRun}."""
     for name in result.only_in_baseline:
         print(f"note: only in baseline: {name}", file=out)
     for name in result.only_in_candidate:
         print(f"note: only in candidate: {name}", file=out)
     for name, side, reason in result.not_run:
         print(f"note: not run in {side}: {name}: {reason}", file=out)
+    emulated = [side for side, run in runs.items()
+                if str(run.context.get("emulated", "")).lower() == "true"]
+    if len(emulated) == 1:
+        print(f"note: only the {emulated[0]} ran in an emulated VM; its timings are not "
+              "comparable with the other side", file=out)
     if result.unreachable:
         print(f"note: {len(result.unreachable)} benchmarks have too few repetitions for any "
               f"test result to reach p <= {args.alpha}; use more repetitions", file=out)
@@ -94,7 +100,7 @@ def main(argv=None):
     candidate = regression.load_run(args.candidate)
     result = regression.compare(baseline, candidate, args.threshold, args.alpha)
     print_table(result)
-    print_notes(result, args)
+    print_notes(result, args, {"baseline": baseline, "candidate": candidate})
     slower = result.count(regression.VERDICT_SLOWER)
     status = 1 if slower else 0
     if args.json:

@@ -24,13 +24,16 @@ def staged(out: str, owned_names=()):
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out}: exists and is not a directory; choose another --out")
     parent = os.path.dirname(out)
+    created = _missing_ancestors(parent)
     try:
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=parent)
     except OSError as e:
         raise InputError(f"--out {out}: cannot create it ({e.strerror})") from None
+    done = False
     try:
         yield tmp
+        done = True
         os.chmod(tmp, 0o755)
         if not os.path.exists(out):
             os.rename(tmp, out)
@@ -44,6 +47,18 @@ def staged(out: str, owned_names=()):
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            for path in created:  # deepest first; only the folders this call made
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+
+
+def _missing_ancestors(path: str) -> list:
+    missing = []
+    while path and not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
 
 
 def point_link(link: str, target_dir: str):

@@ -52,4 +52,8 @@ def fmt_count(n) -> str:
 def fmt_ratio(r) -> str:
     if r is None or not math.isfinite(r):
         return "–"
+    if r >= 100:
+        return f"{r:.0f}×"
+    if 0 < r < 0.1:  # keep two significant digits: 0.00× would read as "free"
+        return f"{r:.2g}×"
     return f"{r:.2f}×"

@@ -149,3 +149,22 @@ def test_bad_options(tmp_path, tool, args, words):
 def test_missing_file(tmp_path, tool):
     assert_one_line_error(tool("compare.py", tmp_path / "nope.json", tmp_path / "nope.json"),
                           "no such file")
+
+
+def test_directory_with_one_run_and_emulated_note(tmp_path, tool):
+    (tmp_path / "vm" / "6.1.0").mkdir(parents=True)
+    data = fixtures.quick(kernel="6.1.0").json()
+    data["context"]["emulated"] = "true"
+    fixtures.write_json(tmp_path / "vm" / "6.1.0" / "bench.json", data)
+    proc = tool("compare.py", small_run(tmp_path, "native.json"), tmp_path / "vm")
+    assert proc.returncode == 0, proc.stderr
+    assert "only the candidate ran in an emulated VM" in proc.stdout
+    assert "6.18.44 -> 6.1.0" in proc.stdout
+
+
+def test_directory_with_two_runs_is_ambiguous(tmp_path, tool):
+    for k in ("a", "b"):
+        (tmp_path / "vm" / k).mkdir(parents=True)
+        small_run(tmp_path / "vm", f"{k}/bench.json")
+    assert_one_line_error(tool("compare.py", tmp_path / "vm", tmp_path / "vm"),
+                          "exactly one benchmark JSON")
