@@ -33,9 +33,10 @@ def parse_args(argv):
     parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("baseline")
     parser.add_argument("candidate")
-    parser.add_argument("--threshold", type=float, default=10.0, metavar="PCT",
+    parser.add_argument("--threshold", type=float, default=regression.DEFAULT_THRESHOLD_PCT,
+                        metavar="PCT",
                         help="slowdown in percent of the median that counts (default 10)")
-    parser.add_argument("--alpha", type=float, default=0.05, metavar="A",
+    parser.add_argument("--alpha", type=float, default=regression.DEFAULT_ALPHA, metavar="A",
                         help="significance level of the Mann-Whitney U test (default 0.05)")
     parser.add_argument("--json", metavar="OUT", help="also write the comparison as JSON")
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ from .errors import InputError
 
 VERDICT_SLOWER, VERDICT_FASTER = "SLOWER", "faster"
 VERDICT_SAME, VERDICT_UNSURE = "same", "unsure"  # unsure: beyond threshold, not significant
+DEFAULT_THRESHOLD_PCT, DEFAULT_ALPHA = 10.0, 0.05
 
 
 @dataclass
@@ -97,7 +98,7 @@ def compare(base: load.BenchRun, cand: load.BenchRun, threshold_pct: float,
     changes, unreachable = [], []
     for key in common:
         b, c = base_ok[key], cand_ok[key]
-        changes.append(_change(key, b, c, threshold_pct, alpha))
+        changes.append(change(key, b, c, threshold_pct, alpha))
         if smallest_p(len(b.times_ns), len(c.times_ns)) > alpha:
             unreachable.append(key)
     errored = {n for n, _, _ in not_run}
@@ -107,14 +108,15 @@ def compare(base: load.BenchRun, cand: load.BenchRun, threshold_pct: float,
                       not_run, unreachable)
 
 
-def _change(key, b, c, threshold_pct, alpha) -> Change:
+def change(key, b, c, threshold_pct, alpha) -> Change:
+    """Verdict for one benchmark measured in two runs (b = baseline, c = candidate)."""
     bm, cm = b.median_ns, c.median_ns
-    change = (cm / bm - 1) * 100 if bm else (0.0 if cm == bm else math.inf)
+    pct = (cm / bm - 1) * 100 if bm else (0.0 if cm == bm else math.inf)
     p = p_value(b.times_ns, c.times_ns, slower=cm > bm)
-    if abs(change) <= threshold_pct:
+    if abs(pct) <= threshold_pct:
         verdict = VERDICT_SAME
     elif p > alpha:
         verdict = VERDICT_UNSURE
     else:
-        verdict = VERDICT_SLOWER if change > 0 else VERDICT_FASTER
-    return Change(key, bm, cm, change, p, verdict, len(b.times_ns), len(c.times_ns))
+        verdict = VERDICT_SLOWER if pct > 0 else VERDICT_FASTER
+    return Change(key, bm, cm, pct, p, verdict, len(b.times_ns), len(c.times_ns))

@@ -3,7 +3,7 @@
 import math
 from dataclasses import dataclass, field
 
-from . import select
+from . import regression, select
 from .names import REFERENCE_TARGET, target_order
 from .table import Cell, Table
 from .units import fmt_bytes, fmt_count, fmt_ratio, fmt_time_ns
@@ -174,7 +174,8 @@ def errors_table(runs) -> Table:
 
 
 def runs_table(runs) -> Table:
-    """Every benchmark of the first run against the same benchmark in the later runs."""
+    """Every benchmark of the first run against the same benchmark in the later runs, with
+    compare.py's verdict (median change and Mann-Whitney U over the repetitions)."""
     base, others = runs[0], runs[1:]
     columns = ["benchmark", base.label]
     for run in others:
@@ -190,11 +191,21 @@ def runs_table(runs) -> Table:
                 cells += [Cell("–"), Cell("–")]
                 continue
             found = True
-            ratio = other.median_ns / bench.median_ns if bench.median_ns else None
-            css = "slower" if ratio and ratio > 1.1 else "faster" if ratio and ratio < 0.9 else ""
-            cells += [Cell(fmt_time_ns(other.median_ns)), Cell(fmt_ratio(ratio), css=css)]
+            cells += [Cell(fmt_time_ns(other.median_ns)), _change_cell(bench, other)]
         if found:
             table.rows.append(cells)
-    table.note = "Cells above 1.10× are marked slower, below 0.90× faster (no significance test; " \
-                 "use compare.py for a verdict)."
+    table.note = (f"Red: slower by more than {regression.DEFAULT_THRESHOLD_PCT:g} % with "
+                  f"p ≤ {regression.DEFAULT_ALPHA:g} (one-sided Mann–Whitney U over the "
+                  "repetitions, as compare.py decides); green: faster by the same rule.")
     return table
+
+
+def _change_cell(base, other) -> Cell:
+    ratio = other.median_ns / base.median_ns if base.median_ns else None
+    if len(base.times_ns) < 2 or len(other.times_ns) < 2:
+        return Cell(fmt_ratio(ratio), title="too few repetitions for a verdict")
+    c = regression.change(base.name.key, base, other, regression.DEFAULT_THRESHOLD_PCT,
+                          regression.DEFAULT_ALPHA)
+    css = {regression.VERDICT_SLOWER: "slower", regression.VERDICT_FASTER: "faster"}
+    return Cell(fmt_ratio(ratio), css=css.get(c.verdict, ""),
+                title=f"{c.verdict}, p = {c.p_value:.3g}")

@@ -47,6 +47,12 @@ def test_multi_kernel_directory(tmp_path, tool):
         assert f"Ratio to kernel overlay2 on the same backing — {kernel}" in page
         assert f"Conformance: target × family — {kernel}" in page
     assert "Runs compared" in page
+    # engine is 1.2x and 1.4x slower on the later kernels: exactly its cells are marked.
+    engine = sum(1 for line in (tmp_path / "runs" / "6.18.44" / "bench.json").read_text()
+                 .splitlines() if '"name": "' in line and "/engine/" in line
+                 and "_median" in line)
+    assert engine and page.count('class="slower" title="SLOWER') == 2 * engine
+    assert 'class="faster"' not in page
     # Every deviation is listed with its reason.
     assert page.count("copies the whole tree: kernel: rename /d /e = EXDEV") == 3
     assert page.count("kernel: view /wh = ENOENT | target: view /wh = file") == 3
