@@ -70,9 +70,11 @@ def parse(name: str):
     """Parses a benchmark name (or run_name); None when it does not follow the contract."""
     parts = [p for p in strip_aggregate(name).split("/") if p]
     kept = []
-    for part in parts:
+    for i, part in enumerate(parts):
         key = part.split(":", 1)[0]
         if part in _RUNNER_FLAGS or (":" in part and key in _RUNNER_KEYS):
+            continue
+        if i >= 3 and part.lstrip("-").isdigit():  # ->Arg(n) appends a bare "/n"
             continue
         kept.append(part)
     if len(kept) < 3 or any(":" in p for p in kept[:3]):

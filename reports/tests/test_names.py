@@ -32,3 +32,8 @@ def test_rejects_names_outside_the_contract():
 def test_target_order_follows_contract_then_alphabet():
     assert names.target_order({"zeta", "fuse", "overlay2", "alpha"}) == [
         "overlay2", "fuse", "alpha", "zeta"]
+
+
+def test_drops_the_bare_argument_google_benchmark_appends():
+    n = names.parse("copy_up/overlay2/ext4/bytes:4096/dense/4096/manual_time")
+    assert n.key == "copy_up/overlay2/ext4/bytes:4096/dense" and n.flags == ("dense",)
