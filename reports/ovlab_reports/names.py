@@ -1,6 +1,6 @@
 """Benchmark names as defined in bench/README.md: FAMILY/TARGET/BACKING/KEY:VALUE/.../FLAG."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Suffixes Google Benchmark itself appends to a name; they say how it ran, not what it measured.
 _RUNNER_FLAGS = {"manual_time", "real_time", "process_time"}
