@@ -19,7 +19,8 @@ enum class CopyStrategy {
   kIoUringSplice,  // liburing: splice through a pipe
   kReadWrite,      // plain read/write loop
 };
-const char* CopyStrategyName(CopyStrategy s);  // "auto", "clone", "copy_file_range", "io_uring", ...
+const char* CopyStrategyName(
+    CopyStrategy s);  // "auto", "clone", "copy_file_range", "io_uring", ...
 std::optional<CopyStrategy> ParseCopyStrategy(std::string_view name);
 
 struct CopyOutcome {

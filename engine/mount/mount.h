@@ -13,19 +13,20 @@ namespace ovlab::mount {
 
 // How an overlay mount gets its layer list to the kernel.
 enum class OverlayMethod {
-  kAuto,          // absolute paths if they fit a page, else lowerdir+ (kernel >= 6.8), else relative
-  kAbsolute,      // one option string with absolute paths (must fit a page)
-  kRelative,      // chdir(base) in a thread with its own fs context (unshare CLONE_FS), as Docker does
+  kAuto,      // absolute paths if they fit a page, else lowerdir+ (kernel >= 6.8), else relative
+  kAbsolute,  // one option string with absolute paths (must fit a page)
+  kRelative,  // chdir(base) in a thread with its own fs context (unshare CLONE_FS), as Docker does
   kLowerdirPlus,  // fsopen/fsconfig, one `lowerdir+` per layer; no page limit
 };
 const char* OverlayMethodName(OverlayMethod m);
 
 struct OverlaySpec {
-  std::vector<std::string> lowers;   // uppermost first
-  std::string upper;                 // empty: read-only overlay (the kernel then needs >= 2 lowers)
-  std::string work;                  // required when upper is set
-  std::vector<std::string> options;  // extra options: "redirect_dir=on", "metacopy=on", "index=off", ...
-  bool read_only = false;            // MS_RDONLY
+  std::vector<std::string> lowers;  // uppermost first
+  std::string upper;                // empty: read-only overlay (the kernel then needs >= 2 lowers)
+  std::string work;                 // required when upper is set
+  std::vector<std::string>
+      options;             // extra options: "redirect_dir=on", "metacopy=on", "index=off", ...
+  bool read_only = false;  // MS_RDONLY
   // Relative layer paths are taken relative to this. kRelative mounts from here (default: the
   // deepest directory holding every layer); the other methods join it to relative paths.
   std::string relative_base;
@@ -33,7 +34,7 @@ struct OverlaySpec {
 
 struct OverlayMountInfo {
   OverlayMethod method = OverlayMethod::kAuto;  // the method actually used
-  size_t option_bytes = 0;                       // length of the data string (0 for lowerdir+)
+  size_t option_bytes = 0;                      // length of the data string (0 for lowerdir+)
 };
 
 // Mounts overlay at target. Errors quote the kernel's reason when it gives one. Layer paths
@@ -65,7 +66,7 @@ struct OverlayFeatures {
   bool overlay_available = false;
   bool redirect_dir_default = false, metacopy_default = false, index_default = false;
   bool xino_auto_default = false;
-  bool lowerdir_plus = false;  // kernel >= 6.8
+  bool lowerdir_plus = false;     // kernel >= 6.8
   bool data_only_lowers = false;  // kernel >= 6.5 ("::" separator)
   int max_lowers = 500;
 };

@@ -33,11 +33,12 @@ class ScratchFs {
   ScratchFs(const ScratchFs&) = delete;
   ScratchFs& operator=(const ScratchFs&) = delete;
 
-  const std::string& path() const;         // the mounted directory
+  const std::string& path() const;  // the mounted directory
   Backing backing() const;
-  const std::string& mkfs_command() const;  // e.g. "mkfs.xfs -f -m reflink=1 -n ftype=1" ("" for tmpfs)
-  const std::string& loop_device() const;   // "" for tmpfs
-  std::string Describe() const;             // one line for logs and JSON context
+  const std::string& mkfs_command()
+      const;  // e.g. "mkfs.xfs -f -m reflink=1 -n ftype=1" ("" for tmpfs)
+  const std::string& loop_device() const;  // "" for tmpfs
+  std::string Describe() const;            // one line for logs and JSON context
 
   // Unmounts, detaches and deletes now (the destructor does the same if not yet done).
   Status Destroy();
