@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import re
 
 INDEX_SCHEMA = "ovlab-kernels/1"
 MAX_DIFF_LINES = 30  # the summary is for a terminal; the report has the full matrix
@@ -126,6 +127,21 @@ def load_matrices(out_dir, results):
     return matrices
 
 
+def common_failure(matrix):
+    """(count, reason) of the most frequent failure reason, paths elided; None when none failed."""
+    reasons = {}
+    for case in matrix.get("cases", []):
+        for result in (case.get("results") or {}).values():
+            result = result or {}
+            if result.get("verdict", result.get("status")) == "fail":
+                reason = re.sub(r"/\S+", "<path>", str(result.get("reason", "")))[:160]
+                reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return None
+    reason = max(reasons, key=reasons.get)
+    return reasons[reason], reason
+
+
 def count_statuses(matrix):
     counts = {}
     for status in case_statuses(matrix).values():
@@ -149,6 +165,13 @@ def summary(out_dir, results):
     for row in [header] + rows:
         cells = [str(c).ljust(w) for c, w in zip(row, widths)]
         lines.append("  ".join(cells + [row[-1]]).rstrip())
+    failures = [(k, common_failure(m)) for k, m in matrices.items()]
+    failures = [(k, f) for k, f in failures if f]
+    if failures:
+        lines.append("")
+        lines.append("most common failure per kernel:")
+        for kernel, (count, reason) in failures:
+            lines.append(f"  {kernel}: {count}× {reason}")
     diffs = differing_cases(matrices) if len(matrices) > 1 else []
     if len(matrices) > 1:
         lines.append("")

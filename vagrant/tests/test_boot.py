@@ -75,3 +75,38 @@ def test_panic_is_reported(tmp_path):
     assert qemu.classify_console(open(console).read()) == "panic"
     with pytest.raises(Exception, match="sent no results"):
         qemu.decode_results(open(data).read())
+
+
+def test_sigterm_stops_qemu_and_leaves_nothing(tmp_path):
+    need_qemu()
+    import signal
+    import time
+
+    cmd = [RUNNER, "--payload", "selftest", "--cache-dir", CACHE, "--out", str(tmp_path), "--kernels", "6.1"]
+    work = os.path.join(CACHE, "work")
+    before = set(os.listdir(work)) if os.path.isdir(work) else set()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not _qemu_pids(str(tmp_path)):
+        time.sleep(0.2)
+    assert _qemu_pids(str(tmp_path)), "QEMU never started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    time.sleep(0.5)
+    assert not _qemu_pids(str(tmp_path)), "QEMU survived the runner"
+    assert os.listdir(tmp_path) == ["index.json"], os.listdir(tmp_path)
+    assert set(os.listdir(work)) <= before, "work directories left in the cache"
+
+
+def _qemu_pids(marker):
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if qemu.QEMU in cmdline and marker in cmdline:
+            pids.append(int(pid))
+    return pids
