@@ -211,6 +211,15 @@ TEST_P(OverlayMethodTest, ColonInLayerPath) {
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(Read(m + "/a"), "colon");
   EXPECT_EQ(Read(m + "/b"), "plain");
+  ASSERT_TRUE(Unmount(m));
+
+  // LK2 for upperdir and workdir as well.
+  spec.upper = Dir("up:per");
+  spec.work = Dir("wo:rk");
+  info = MountOverlay(spec, m, GetParam());
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_TRUE(WriteFileAtomic(m + "/new", "n"));
+  EXPECT_EQ(Read(spec.upper + "/new"), "n");
 }
 
 TEST_P(OverlayMethodTest, ExtraOptionsReachTheKernel) {

@@ -245,8 +245,11 @@ TEST_F(ScratchTest, FailingMkfsLeavesNothing) {
 }
 
 // The cleanup handler: a child makes an ext4 scratch and a registered mount, then dies of
-// SIGTERM; afterwards its mount, loop device and image must be gone.
-TEST_F(ScratchTest, SigtermTearsDownScratchAndRegisteredMounts) {
+// SIGTERM (or SIGINT); afterwards its mount, loop device and image must be gone.
+class SignalTest : public ScratchTest, public testing::WithParamInterface<int> {};
+
+TEST_P(SignalTest, TearsDownScratchAndRegisteredMounts) {
+  const int sig = GetParam();
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
   pid_t child = ::fork();
@@ -271,11 +274,11 @@ TEST_F(ScratchTest, SigtermTearsDownScratchAndRegisteredMounts) {
   while ((n = ::read(ready[0], buf, sizeof buf)) > 0) report.append(buf, static_cast<size_t>(n));
   ::close(ready[0]);
   auto lines = Split(Trim(report), '\n');
-  ASSERT_EQ(::kill(child, SIGTERM), 0);
+  ASSERT_EQ(::kill(child, sig), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_EQ(lines.size(), 2u) << "child failed to set up, status " << status;
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << status;
   std::string path = lines[0], loop = lines[1];
   std::string image = JoinPath(DirName(path), "image");
 
@@ -294,6 +297,11 @@ TEST_F(ScratchTest, SigtermTearsDownScratchAndRegisteredMounts) {
   }
   (void)RemoveTree(DirName(path));
 }
+
+INSTANTIATE_TEST_SUITE_P(Signals, SignalTest, testing::Values(SIGTERM, SIGINT),
+                         [](const auto& info) {
+                           return std::string(info.param == SIGTERM ? "SIGTERM" : "SIGINT");
+                         });
 
 }  // namespace
 }  // namespace ovlab::scratch
