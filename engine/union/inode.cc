@@ -48,6 +48,11 @@ SysResult<struct stat> Union::Impl::Attr(Node& node) {
   if (is_dir && node.merged()) st.st_nlink = 1;
   if (node.upper && node.origin) {
     if (ino_t o = OriginIno(*this, node)) st.st_ino = o;
+  } else if (is_dir && node.upper && node.parent && !node.lowers.empty() && samefs) {
+    // A merged directory (not the root) keeps the number of its topmost lower dir, as the
+    // kernel reports it even without an origin record.
+    auto lower = StatIn(lowers[node.lowers[0].layer], node.lowers[0].path);
+    if (lower) st.st_ino = lower->st_ino;
   }
   if (options.inode_policy == InodePolicy::kXino && !samefs) {
     int fsid = node.upper ? upper->fsid : lowers[node.lowers[0].layer].fsid;

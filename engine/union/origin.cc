@@ -22,7 +22,7 @@ constexpr unsigned char kFlagAnyEndian = 1 << 1;
 constexpr unsigned char kFlagPathUpper = 1 << 2;
 constexpr unsigned char kCpuEndianFlag =
     (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) ? kFlagBigEndian : 0;
-constexpr size_t kMaxFid = 255 - kHeaderSize;
+constexpr size_t kMaxFid = 128;  // MAX_HANDLE_SZ; the overlay handle must also fit 255 bytes
 
 // FS_IOC_GETFSUUID (kernel 6.5 UAPI; the installed headers may predate it).
 struct FsUuidArg {
@@ -79,7 +79,11 @@ std::optional<OriginInfo> DecodeOrigin(std::string_view fb, const Layer& layer,
   fh->handle_bytes = static_cast<unsigned int>(fid_len);
   fh->handle_type = byte(4);
   std::memcpy(fh->f_handle, fb.data() + kHeaderSize, fid_len);
-  int fd = ::open_by_handle_at(layer.root.get(), fh, O_PATH | O_CLOEXEC);
+  // open_by_handle_at wants a real (not O_PATH) fd on the filesystem.
+  int mount_fd = ::openat(layer.root.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (mount_fd < 0) return std::nullopt;
+  int fd = ::open_by_handle_at(mount_fd, fh, O_PATH | O_CLOEXEC);
+  ::close(mount_fd);
   if (fd < 0) return std::nullopt;
   struct stat st {};
   int rc = ::fstat(fd, &st);

@@ -234,6 +234,11 @@ void UnionFixture::SetUp() {
   ASSERT_TRUE(fs) << fs.error().message;
   fs_ = std::move(*fs);
   root_ = fs_->path();
+  // Tests act as other users too: they must reach the stacks (mkdtemp dirs are 0700).
+  for (std::string p = root_; p.size() > 1 && p != "/var/tmp" && p != "/tmp"; p = DirName(p)) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) ::chmod(p.c_str(), (st.st_mode & 07777) | 0711);
+  }
 }
 
 void UnionFixture::TearDown() {

@@ -48,7 +48,7 @@ SysResult<std::string> Union::Impl::GetXattr(const Cred& cred, const NodePtr& no
   auto st = Attr(*node);
   if (!st) return SysFail(st.error());
   if (auto p = XattrPermission(cred, *st, name, kMayRead); !p) return SysFail(p.error());
-  if (IsOverlayXattr(name)) return SysFail(EOPNOTSUPP);
+  if (IsOverlayXattr(name)) return SysFail(ENODATA);  // hidden, as the kernel answers
   auto fd = TopObjectFd(*node);
   if (!fd) return SysFail(fd.error());
   return GetXattrFd(fd->get(), name);
