@@ -73,15 +73,7 @@ class OverlayDriver final : public Driver {
     if (refs_.InUse(Merged(id))) {
       return Fail(EBUSY, "layer " + id + " is mounted at " + Merged(id) + ": unmount it first");
     }
-    auto children = parents_.ChildrenOf(id);
-    if (!children) return std::unexpected(children.error());
-    if (!children->empty()) {
-      return Fail(EBUSY, "layer " + id + " has child layers (" + Join(*children, ", ") +
-                             "): remove them first");
-    }
-    if (auto st = RemoveTree(Dir(id)); !st) return st;
-    parents_.Erase(id);
-    return {};
+    return parents_.RemoveLayer(id, Dir(id));
   }
 
   Result<std::string> Get(const std::string& id) override {

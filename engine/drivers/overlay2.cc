@@ -9,6 +9,7 @@
 #include "drivers/builtin_drivers.h"
 #include "drivers/mount_refs.h"
 #include "drivers/overlay2_check.h"
+#include "drivers/parent_records.h"
 #include "drivers/tree_stats.h"
 #include "layout/apply_diff.h"
 #include "layout/overlay2_layout.h"
@@ -48,10 +49,7 @@ class Overlay2Driver final : public Driver {
     }
     auto children = Children(id);
     if (!children) return std::unexpected(children.error());
-    if (!children->empty()) {
-      return Fail(EBUSY, "layer " + id + " has child layers (" + Join(*children, ", ") +
-                             "): remove them first");
-    }
+    if (auto st = RefuseIfChildren(id, *children); !st) return st;
     return layout::RemoveLayer(home_, id);
   }
 

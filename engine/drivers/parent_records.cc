@@ -3,10 +3,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "base/fs.h"
+#include "base/strings.h"
 
 namespace ovlab::drivers {
+
+Status RefuseIfChildren(const std::string& id, const std::vector<std::string>& children) {
+  if (children.empty()) return {};
+  return Fail(
+      EBUSY, "layer " + id + " has child layers (" + Join(children, ", ") + "): remove them first");
+}
 
 ParentRecords::ParentRecords(const std::string& home) : dir_(JoinPath(home, ".parents")) {}
 
@@ -42,6 +50,15 @@ Result<std::vector<std::string>> ParentRecords::ChildrenOf(const std::string& id
   }
   std::sort(children.begin(), children.end());
   return children;
+}
+
+Status ParentRecords::RemoveLayer(const std::string& id, const std::string& dir) const {
+  auto children = ChildrenOf(id);
+  if (!children) return std::unexpected(children.error());
+  if (auto st = RefuseIfChildren(id, *children); !st) return st;
+  if (auto st = RemoveTree(dir); !st) return st;
+  Erase(id);
+  return {};
 }
 
 }  // namespace ovlab::drivers

@@ -10,6 +10,9 @@
 
 namespace ovlab::drivers {
 
+// EBUSY naming the children when there are any: a parent goes after its children.
+Status RefuseIfChildren(const std::string& id, const std::vector<std::string>& children);
+
 class ParentRecords {
  public:
   explicit ParentRecords(const std::string& home);
@@ -19,6 +22,8 @@ class ParentRecords {
   Result<std::string> Read(const std::string& id) const;
   void Erase(const std::string& id) const;
   Result<std::vector<std::string>> ChildrenOf(const std::string& id) const;
+  // Removes the layer directory `dir` and its record; refused while a layer names it as parent.
+  Status RemoveLayer(const std::string& id, const std::string& dir) const;
 
  private:
   std::string Path(const std::string& id) const;

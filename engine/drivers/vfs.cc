@@ -59,15 +59,7 @@ class VfsDriver final : public Driver {
 
   ovlab::Status Remove(const std::string& id) override {
     if (auto st = RequireLayer(id); !st) return st;
-    auto children = parents_.ChildrenOf(id);
-    if (!children) return std::unexpected(children.error());
-    if (!children->empty()) {
-      return Fail(EBUSY, "layer " + id + " has child layers (" + Join(*children, ", ") +
-                             "): remove them first");
-    }
-    if (auto st = RemoveTree(Dir(id)); !st) return st;
-    parents_.Erase(id);
-    return {};
+    return parents_.RemoveLayer(id, Dir(id));
   }
 
   Result<std::string> Get(const std::string& id) override {
