@@ -124,7 +124,17 @@ TEST_F(MountTest, MountsUnderListsNestedMounts) {
   EXPECT_EQ((*under)[1].parent_id, (*under)[0].id);
 }
 
-class OverlayMethodTest : public MountTest, public testing::WithParamInterface<OverlayMethod> {};
+class OverlayMethodTest : public MountTest, public testing::WithParamInterface<OverlayMethod> {
+ protected:
+  // Mounts with the method under test; short lists go absolute when the method is kAuto.
+  void MountWithParam(const OverlaySpec& spec, const std::string& m) {
+    auto info = MountOverlay(spec, m, GetParam());
+    ASSERT_TRUE(info) << info.error().message;
+    EXPECT_EQ(info->method,
+              GetParam() == OverlayMethod::kAuto ? OverlayMethod::kAbsolute : GetParam());
+    EXPECT_TRUE(IsOverlay(m));
+  }
+};
 
 TEST_P(OverlayMethodTest, OneLowerAndUpper) {
   std::string l = Dir("l"), u = Dir("u"), w = Dir("w"), m = Dir("m");
@@ -133,11 +143,7 @@ TEST_P(OverlayMethodTest, OneLowerAndUpper) {
   spec.lowers = {l};
   spec.upper = u;
   spec.work = w;
-  auto info = MountOverlay(spec, m, GetParam());
-  ASSERT_TRUE(info) << info.error().message;
-  EXPECT_EQ(info->method,
-            GetParam() == OverlayMethod::kAuto ? OverlayMethod::kAbsolute : GetParam());
-  EXPECT_TRUE(IsOverlay(m));
+  ASSERT_NO_FATAL_FAILURE(MountWithParam(spec, m));
   EXPECT_EQ(Read(m + "/f"), "lower");
   ASSERT_TRUE(WriteFileAtomic(m + "/f", "changed"));
   EXPECT_EQ(Read(l + "/f"), "lower");  // copy-up: the lower file is untouched
@@ -150,11 +156,7 @@ TEST_P(OverlayMethodTest, TwoLowersNoUpper) {
   Write(l + "/f", "lower");
   OverlaySpec spec;
   spec.lowers = {l, l2};
-  auto info = MountOverlay(spec, m, GetParam());
-  ASSERT_TRUE(info) << info.error().message;
-  EXPECT_EQ(info->method,
-            GetParam() == OverlayMethod::kAuto ? OverlayMethod::kAbsolute : GetParam());
-  EXPECT_TRUE(IsOverlay(m));
+  ASSERT_NO_FATAL_FAILURE(MountWithParam(spec, m));
   EXPECT_EQ(Read(m + "/f"), "lower");
   // With no upper the overlay itself is read-only.
   EXPECT_FALSE(WriteFileAtomic(m + "/g", "x"));
@@ -171,8 +173,7 @@ TEST_P(OverlayMethodTest, TwoLowersAndUpper) {
   spec.lowers = {l1, l2};
   spec.upper = u;
   spec.work = w;
-  auto info = MountOverlay(spec, m, GetParam());
-  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_NO_FATAL_FAILURE(MountWithParam(spec, m));
   EXPECT_EQ(Read(m + "/shared"), "l1");  // LK2: the first lowerdir is the top
   EXPECT_EQ(Read(m + "/only-l2"), "l2");
   EXPECT_EQ(Read(m + "/upper"), "u");
