@@ -52,12 +52,25 @@ Result<void> Union::Impl::CleanWorkDir() {
   int fd = ::openat(base->get(), "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return FailErrno(errno, StrPrintf("open %s/work", options.work.c_str()));
   UniqueFd dir(fd);
+  // As the kernel: an upper once used with `volatile` may have lost writes; refuse it.
+  struct stat vst {};
+  if (::fstatat(dir.get(), "incompat/volatile", &vst, AT_SYMLINK_NOFOLLOW) == 0) {
+    return Fail(EINVAL, StrPrintf("upper/work were used with the volatile option and may be "
+                                  "inconsistent: remove %s/work/incompat/volatile (or start "
+                                  "from fresh upper and work directories)",
+                                  options.work.c_str()));
+  }
   auto entries = ReadDirFd(dir.get());
   if (!entries) return FailErrno(entries.error(), "list work dir");
   // Leftovers of interrupted copy-ups, whiteouts and renames: never visible, always removable.
   for (const auto& e : *entries) {
     if (auto s = RemoveTreeAt(dir.get(), e.name); !s)
       return std::unexpected(WithContext(s.error(), "clean " + options.work + "/work"));
+  }
+  if (options.volatile_) {
+    if (::mkdirat(dir.get(), "incompat", 0) != 0 ||
+        ::mkdirat(dir.get(), "incompat/volatile", 0) != 0)
+      return FailErrno(errno, "create the volatile marker in " + options.work + "/work");
   }
   work = std::move(dir);
   return {};

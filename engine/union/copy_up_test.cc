@@ -346,6 +346,30 @@ TEST_F(CopyUpTest, PermissionsSameAsKernelBeforeAndAfterCopyUp_PM1) {
   }
 }
 
+TEST_F(CopyUpTest, VolatileSkipsFsyncAndMarksWorkLikeKernel) {
+  Stack s = MakeStack("s", 1);
+  PutFile(s.lower(0) + "/f", "x");
+  UnionOptions o = s.Options();
+  o.volatile_ = true;
+  {
+    auto u = OpenEngine(o);
+    ASSERT_TRUE(u);
+    ASSERT_TRUE(u->Chmod(kRoot, "/f", 0600));
+  }
+  EXPECT_TRUE(Exists(s.work() + "/work/incompat/volatile"));
+  auto again = Union::Open(s.Options());
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("volatile"), std::string::npos);
+  // The kernel refuses the same upper for the same reason.
+  mount::OverlaySpec spec;
+  spec.lowers = {s.lower(0)};
+  spec.upper = s.upper();
+  spec.work = s.work();
+  auto m = mount::MountOverlay(spec, s.merged());
+  if (m) mounted_.push_back(s.merged());
+  EXPECT_FALSE(m);
+}
+
 TEST_F(CopyUpTest, LayerLimitAndOptionErrors_LM1) {
   Stack s = MakeStack("s", 1);
   UnionOptions o;

@@ -250,5 +250,52 @@ TEST_F(LookupTest, FirstLowerIsTop_LK2) {
   EXPECT_EQ(Describe(v), Describe(FsView(merged)));
 }
 
+TEST_F(LookupTest, WarmLookupsDoNotTouchLayersAndIndexSkipsEmptyLayers) {
+  Stack s = MakeStack("s", 128);
+  for (int i = 0; i < 128; ++i) PutFile(s.lower(i) + "/filler" + std::to_string(i), "");
+  PutFile(s.lower(127) + "/bottom", "b");
+  auto u = OpenEngine(s.Options(false));
+  ASSERT_TRUE(u);
+  ASSERT_TRUE(u->Stat(kRoot, "/bottom"));
+  uint64_t cold = u->stats().layer_lookups;
+  EXPECT_LE(cold, 2u) << "the directory index sends the lookup straight to the bottom layer";
+  ASSERT_TRUE(u->Stat(kRoot, "/bottom"));
+  EXPECT_EQ(u->stats().layer_lookups, cold) << "warm lookups come from the cache";
+  EXPECT_EQ(u->Stat(kRoot, "/missing").error(), ENOENT);
+  EXPECT_EQ(u->stats().layer_lookups, cold) << "absent from every layer: no layer touched";
+  EXPECT_GE(u->stats().cache_hits, 1u);
+
+  // Without cache and index every layer is walked, and the answers stay the same.
+  UnionOptions plain = s.Options(false);
+  plain.lookup_cache = false;
+  auto p = OpenEngine(plain);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->Stat(kRoot, "/bottom"));
+  EXPECT_GE(p->stats().layer_lookups, 128u);
+  EXPECT_EQ(Describe(EngineView(*p)), Describe(EngineView(*u)));
+}
+
+TEST_F(LookupTest, CacheFollowsEngineChanges) {
+  Stack s = MakeStack("s", 2);
+  PutFile(s.lower(1) + "/f", "lower");
+  PutDir(s.lower(0) + "/d");
+  auto u = OpenEngine(s.Options());
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->Stat(kRoot, "/new").error(), ENOENT);  // cached as absent
+  ASSERT_TRUE(u->Mkdir(kRoot, "/new", 0700));
+  auto st = u->Stat(kRoot, "/new");
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(S_ISDIR(st->st_mode));
+  ASSERT_TRUE(u->Stat(kRoot, "/f"));
+  ASSERT_TRUE(u->Unlink(kRoot, "/f"));
+  EXPECT_EQ(u->Stat(kRoot, "/f").error(), ENOENT);
+  ASSERT_TRUE(u->Rename(kRoot, "/new", "/d/moved"));
+  EXPECT_EQ(u->Stat(kRoot, "/new").error(), ENOENT);
+  EXPECT_TRUE(u->Stat(kRoot, "/d/moved"));
+  u->DropCaches();
+  EXPECT_TRUE(u->Stat(kRoot, "/d/moved"));
+  EXPECT_EQ(u->Stat(kRoot, "/f").error(), ENOENT);
+}
+
 }  // namespace
 }  // namespace ovlab::unionfs::testing
