@@ -298,6 +298,34 @@ TEST_P(SignalTest, TearsDownScratchAndRegisteredMounts) {
   (void)RemoveTree(DirName(path));
 }
 
+TEST_P(SignalTest, KilledForkedChildLeavesParentsScratchAlone) {
+  const int sig = GetParam();
+  InstallSignalCleanup();
+  auto fs = ScratchFs::Create(Options(Backing::kTmpfs));
+  ASSERT_TRUE(fs) << fs.error().message;
+  std::string inner = JoinPath((*fs)->path(), "inner");
+  ASSERT_TRUE(MakeDirs(inner));
+  ASSERT_TRUE(mount::Mount("tmpfs", inner, "tmpfs", "size=1m"));
+  int token = RegisterCleanupMount(inner);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    for (;;) ::pause();  // inherits the tables and the handler, never execs
+  }
+  ASSERT_EQ(::kill(child, sig), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << status;
+  auto m = mount::FindMount((*fs)->path());
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->has_value()) << "the child's handler unmounted the parent's scratch fs";
+  m = mount::FindMount(inner);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->has_value()) << "the child's handler unmounted the parent's registered mount";
+  UnregisterCleanupMount(token);
+  EXPECT_TRUE((*fs)->Destroy());
+}
+
 INSTANTIATE_TEST_SUITE_P(Signals, SignalTest, testing::Values(SIGTERM, SIGINT),
                          [](const auto& info) {
                            return std::string(info.param == SIGTERM ? "SIGTERM" : "SIGINT");

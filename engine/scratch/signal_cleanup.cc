@@ -20,14 +20,18 @@ constexpr int kMountSlots = 256;
 // A slot's state: 0 free, 1 being filled or emptied, 2 live (the handler may read it).
 enum : int { kFree = 0, kBusy = 1, kLive = 2 };
 
+// `owner` is the process that made the entry: a forked child inherits the tables (and the
+// handler) but must never tear down its parent's filesystems when it is killed.
 struct ScratchSlot {
   std::atomic<int> state{kFree};
+  pid_t owner = 0;
   char mount_point[kMaxPath];
   char image[kMaxPath];
   char dir[kMaxPath];
 };
 struct MountSlot {
   std::atomic<int> state{kFree};
+  pid_t owner = 0;
   char path[kMaxPath];
 };
 
@@ -67,6 +71,7 @@ int ClaimScratchSlot(const std::string& mount_point, const std::string& image,
   if (!Fits(mount_point) || !Fits(image) || !Fits(dir)) return -1;
   int i = Claim(g_scratch, kScratchSlots);
   if (i < 0) return -1;
+  g_scratch[i].owner = ::getpid();
   Copy(g_scratch[i].mount_point, mount_point);
   Copy(g_scratch[i].image, image);
   Copy(g_scratch[i].dir, dir);
@@ -82,6 +87,7 @@ int RegisterCleanupMount(const std::string& path) {
   if (!Fits(path)) return -1;
   int i = Claim(g_mounts, kMountSlots);
   if (i < 0) return -1;
+  g_mounts[i].owner = ::getpid();
   Copy(g_mounts[i].path, path);
   g_mounts[i].state.store(kLive);
   return i;
@@ -92,8 +98,10 @@ void UnregisterCleanupMount(int token) {
 }
 
 void TearDownAllForSignal() {
+  const pid_t self = ::getpid();
   // Registered mounts may sit on a scratch fs: they go first, newest first.
   for (int i = kMountSlots - 1; i >= 0; --i) {
+    if (g_mounts[i].owner != self) continue;
     int expected = kLive;
     if (!g_mounts[i].state.compare_exchange_strong(expected, kBusy)) continue;
     ::umount2(g_mounts[i].path, MNT_DETACH);
@@ -101,6 +109,7 @@ void TearDownAllForSignal() {
   }
   for (int i = kScratchSlots - 1; i >= 0; --i) {
     ScratchSlot& s = g_scratch[i];
+    if (s.owner != self) continue;
     int expected = kLive;
     if (!s.state.compare_exchange_strong(expected, kBusy)) continue;
     // A lazy unmount takes the submounts along; the loop device autoclears when the fs goes.

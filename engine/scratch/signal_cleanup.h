@@ -13,7 +13,8 @@ int ClaimScratchSlot(const std::string& mount_point, const std::string& image,
 void ReleaseScratchSlot(int slot);
 
 // What the handler does, callable directly (tests, atexit): detaches registered mounts, then
-// every live scratch fs, removing images and directories.
+// every live scratch fs, removing images and directories. Only entries this process made: a
+// forked child that is killed leaves its parent's alone.
 void TearDownAllForSignal();
 
 }  // namespace ovlab::scratch
