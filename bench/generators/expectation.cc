@@ -9,7 +9,35 @@ constexpr uint64_t kOverlay2Base = 4, kOverlay2Child = 6 + 1;
 // overlay v1: <id>/ and root/; a child's parent is recorded in .parents/<id>.
 constexpr uint64_t kOverlayLayer = 2, kParentRecord = 1;
 
+// Docker's init layer: /dev /dev/pts /dev/shm /proc /sys /etc, five empty files, /etc/mtab.
+constexpr uint64_t kInitObjects = 6 + 5 + 1;
+// The kernel makes <workdir>/work on the first read-write mount of a layer.
+constexpr uint64_t kWorkWork = 1;
+// overlay v1 container layer: <id>/, upper/, work/, lower-id, parent record.
+constexpr uint64_t kOverlayRwLayer = 5;
+
 }  // namespace
+
+std::optional<UsageExpectation> ExpectContainerUsage(std::string_view driver,
+                                                     const ImagePlan& plan) {
+  if (plan.layers.empty()) return std::nullopt;
+  const LayerFacts& top = plan.layers.back().facts;
+  UsageExpectation e;
+  if (driver == "overlay2") {
+    // init: a child layer + the image top's committed mark; rw: a child layer + init's mark.
+    e.inodes = kOverlay2Child + kWorkWork + kInitObjects + kOverlay2Child;
+  } else if (driver == "overlay") {
+    // The rw layer starts from a copy of init's upper (its root and the init objects).
+    e.inodes = kOverlayRwLayer + kInitObjects + kWorkWork + kOverlayRwLayer + kInitObjects;
+  } else if (driver == "vfs") {
+    uint64_t tree = 1 + top.visible_dirs + top.visible_symlinks + top.visible_file_inodes;
+    e.inodes = 2 * (tree + kInitObjects + kParentRecord);
+    e.data_bytes = 2 * top.visible_file_bytes;
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
 
 std::optional<UsageExpectation> ExpectImageUsage(std::string_view driver, const ImagePlan& plan) {
   UsageExpectation e;

@@ -21,4 +21,9 @@ struct UsageExpectation {
 // nullopt for a driver without a model.
 std::optional<UsageExpectation> ExpectImageUsage(std::string_view driver, const ImagePlan& plan);
 
+// Inodes CreateContainer consumes on top of the image: Docker's init layer (6 dirs, 5 files,
+// 1 symlink, written through a mount, so overlay's work/work appears) and the read-write layer.
+std::optional<UsageExpectation> ExpectContainerUsage(std::string_view driver,
+                                                     const ImagePlan& plan);
+
 }  // namespace ovlab::bench

@@ -50,6 +50,33 @@ ImageProfile App() {
   return p;
 }
 
+// The application image scaled down for the default run (inode counts are checked exactly).
+ImageProfile Slim() {
+  ImageProfile p = App();
+  p.name = "slim";
+  p.based_on = "app scaled down for the default run: 5 layers, 600 base files + 60 per layer";
+  p.layers = 5;
+  p.dirs = 60;
+  p.base_files = 600;
+  p.files_per_layer = 60;
+  p.max_size = 16 << 10;
+  p.spread_entries = 100;
+  return p;
+}
+
+// A stand-in for the quick run: the app shape in 3 small layers.
+ImageProfile Mini() {
+  ImageProfile p = Slim();
+  p.name = "mini";
+  p.based_on = "app shape in miniature for the quick run: 3 layers, 150 base files + 20 per layer";
+  p.layers = 3;
+  p.dirs = 15;
+  p.base_files = 150;
+  p.files_per_layer = 20;
+  p.spread_entries = 30;
+  return p;
+}
+
 ImageProfile Deep() {
   ImageProfile p = DeepProfile(128);
   p.name = "deep";
@@ -72,8 +99,8 @@ ImageProfile Large() {
 }  // namespace
 
 const std::vector<ImageProfile>& NamedProfiles() {
-  static const std::vector<ImageProfile> profiles = {Distro(), App(), Deep(), SmallFiles(),
-                                                     Large()};
+  static const std::vector<ImageProfile> profiles = {Distro(), App(),        Slim(), Mini(),
+                                                     Deep(),   SmallFiles(), Large()};
   return profiles;
 }
 
@@ -103,8 +130,8 @@ ImageProfile DeepProfile(uint32_t layers) {
 
 ImageProfile SubjectProfile(uint64_t size, bool sparse, uint32_t count) {
   ImageProfile p;
-  p.name = StrPrintf("subject-%llu-%s", static_cast<unsigned long long>(size),
-                     sparse ? "sparse" : "dense");
+  p.name = StrPrintf("subject-%llu-%s-x%u", static_cast<unsigned long long>(size),
+                     sparse ? "sparse" : "dense", count);
   p.based_on = "copy-up and write subjects";
   for (uint32_t i = 0; i < count; ++i) {
     p.fixed_files.push_back({StrPrintf("/subject/f%u", i), size, sparse});
@@ -114,7 +141,7 @@ ImageProfile SubjectProfile(uint64_t size, bool sparse, uint32_t count) {
 
 ImageProfile TreeProfile(uint32_t files, uint32_t dirs, uint32_t depth) {
   ImageProfile p;
-  p.name = StrPrintf("tree-%u", files);
+  p.name = StrPrintf("tree-%u-%u-%u", files, dirs, depth);
   p.based_on = StrPrintf("many small files: %u files of 16 B-4 KiB in %u dirs, %u levels deep",
                          files, dirs, depth);
   p.dirs = dirs;

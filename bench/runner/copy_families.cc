@@ -1,0 +1,337 @@
+// copy_up, bound and write_heavy: the families that move file data.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/fs.h"
+#include "base/strings.h"
+#include "generators/image_builder.h"
+#include "generators/random.h"
+#include "io/copy.h"
+#include "runner/families.h"
+#include "runner/timing.h"
+
+namespace ovlab::bench {
+namespace {
+
+using scratch::Backing;
+constexpr uint64_t kSparseData = 4096;
+
+std::string SubjectPath(uint64_t n) {
+  return StrPrintf("/subject/f%llu", static_cast<unsigned long long>(n));
+}
+
+std::string Errno(const char* what, int code) {
+  return std::string(what) + ": " + ErrnoText(code);
+}
+
+bool Reflinks(Backing b) {
+  return b == Backing::kXfsReflink || b == Backing::kBtrfs;
+}
+
+// Data bytes the copy-up must move: the file's data (holes skipped), none where the target
+// clones on a reflink filesystem, none for vfs (its container layer is a full copy already).
+uint64_t ExpectedBytesCopied(const std::string& target, Backing b, uint64_t size, bool sparse) {
+  if (target == "vfs") return 0;
+  if (Reflinks(b) && target != "unionfs-fuse") return 0;
+  return sparse ? std::min(size, kSparseData) : size;
+}
+
+enum class CopyVariant { kFirst, kSecond, kChmod, kChown };
+
+const char* VariantSuffix(CopyVariant v) {
+  switch (v) {
+    case CopyVariant::kFirst:
+      return "";
+    case CopyVariant::kSecond:
+      return "/second";
+    case CopyVariant::kChmod:
+      return "/chmod";
+    case CopyVariant::kChown:
+      return "/chown";
+  }
+  return "";
+}
+
+SysResult<void> CopyUpOp(View& view, const std::string& path, CopyVariant v) {
+  static const char kByte = 'x';
+  switch (v) {
+    case CopyVariant::kChmod:
+      return view.Chmod(path, 0600);
+    case CopyVariant::kChown:
+      return view.Chown(path, 1000, 1000);
+    default:
+      return WriteAt(view, path, O_WRONLY, &kByte, 1, 0);
+  }
+}
+
+void CopyUpInstance(Session& s, const std::string& target, Backing b, uint64_t size, bool sparse,
+                    CopyVariant v, const ImageProfile& profile, benchmark::State& state) {
+  auto stack = s.GetStack(target, b, profile);
+  if (!stack) return SkipWithError(state, stack.error().message);
+  View& view = (*stack)->view();
+  for (auto _ : state) {
+    uint64_t n = (*stack)->NextIndex();
+    if (n >= profile.fixed_files.size()) {
+      return SkipWithError(state, "out of fresh lower files: more repetitions than planned");
+    }
+    std::string path = SubjectPath(n);
+    if (v == CopyVariant::kSecond) {
+      if (auto r = CopyUpOp(view, path, CopyVariant::kFirst); !r) {
+        return SkipWithError(state, Errno("first write", r.error()));
+      }
+    }
+    ::sync();
+    auto [result, seconds] = Timed([&] { return CopyUpOp(view, path, v); });
+    if (!result) return SkipWithError(state, Errno("copy-up", result.error()));
+    state.SetIterationTime(seconds);
+    (void)view.Unlink(path);  // frees the upper copy; the next iteration takes a fresh file
+  }
+  bool copies = v != CopyVariant::kSecond;
+  state.counters["bytes_copied"] = copies ? ExpectedBytesCopied(target, b, size, sparse) : 0;
+  state.counters["bytes"] = (v == CopyVariant::kFirst || v == CopyVariant::kSecond) ? 1 : 0;
+}
+
+struct CopyCase {
+  uint64_t size;
+  bool sparse;
+  CopyVariant variant;
+};
+
+std::vector<CopyCase> CopyCases(const RunPlan& p) {
+  std::vector<CopyCase> cases;
+  for (uint64_t z : p.dense_sizes) cases.push_back({z, false, CopyVariant::kFirst});
+  for (uint64_t z : p.second_sizes) cases.push_back({z, false, CopyVariant::kSecond});
+  for (uint64_t z : p.metadata_sizes) {
+    cases.push_back({z, false, CopyVariant::kChmod});
+    cases.push_back({z, false, CopyVariant::kChown});
+  }
+  for (uint64_t z : p.sparse_sizes) cases.push_back({z, true, CopyVariant::kFirst});
+  return cases;
+}
+
+}  // namespace
+
+void RegisterCopyUp(Session& s, const std::string& target, Backing b) {
+  std::vector<CopyCase> cases = CopyCases(s.plan());
+  // One stack per (size, sparse) holds a fresh lower file for every iteration of every variant.
+  std::set<std::pair<uint64_t, bool>> shapes;
+  for (const auto& c : cases) shapes.insert({c.size, c.sparse});
+  for (const auto& [size, sparse] : shapes) {
+    uint32_t files = 0;
+    for (const auto& c : cases) {
+      if (c.size == size && c.sparse == sparse) {
+        files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
+      }
+    }
+    ImageProfile profile = SubjectProfile(size, sparse, files);
+    for (const auto& c : cases) {
+      if (c.size != size || c.sparse != sparse) continue;
+      std::string name = StrPrintf("copy_up/%s/%s/bytes:%llu/%s%s", target.c_str(),
+                                   scratch::BackingName(b), static_cast<unsigned long long>(size),
+                                   sparse ? "sparse" : "dense", VariantSuffix(c.variant));
+      s.Add(name, CopyUpIterations(size), [&s, target, b, c, profile](benchmark::State& st) {
+        CopyUpInstance(s, target, b, c.size, c.sparse, c.variant, profile, st);
+      });
+    }
+  }
+}
+
+namespace {
+
+void BoundInstance(Session& s, Backing b, uint64_t size, benchmark::State& state) {
+  s.DropStack();
+  std::string src = s.NewPath(b, "bound-src");
+  UniqueFd in(::open(src.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!in) return SkipWithError(state, Errno("create bound source", errno));
+  if (auto st = FillContent(in.get(), size, s.seed(), false); !st) {
+    ::unlink(src.c_str());
+    return SkipWithError(state, st.error().message);
+  }
+  ::fsync(in.get());
+  for (auto _ : state) {
+    std::string dst = s.NewPath(b, "bound-dst");
+    UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!out) {
+      SkipWithError(state, Errno("create bound copy", errno));
+      break;
+    }
+    ::sync();
+    auto [copied, seconds] = Timed([&]() -> SysResult<void> {
+      auto r = io::CopyFileData(in.get(), out.get(), io::CopyStrategy::kReadWrite);
+      if (!r) return SysFail(r.error());
+      if (::fsync(out.get()) != 0) return SysFail(errno);
+      return {};
+    });
+    out.reset();
+    ::unlink(dst.c_str());
+    if (!copied) {
+      SkipWithError(state, Errno("plain copy", copied.error()));
+      break;
+    }
+    state.SetIterationTime(seconds);
+  }
+  ::unlink(src.c_str());
+  state.SetBytesProcessed(static_cast<int64_t>(size) * state.iterations());
+  state.counters["bytes"] = static_cast<double>(size);
+}
+
+}  // namespace
+
+void RegisterBounds(Session& s, Backing b) {
+  std::set<uint64_t> sizes;
+  for (uint64_t z : s.plan().dense_sizes) {
+    if (z >= (1u << 20)) sizes.insert(z);
+  }
+  for (uint64_t size : sizes) {
+    std::string name = StrPrintf("bound/copy/%s/bytes:%llu", scratch::BackingName(b),
+                                 static_cast<unsigned long long>(size));
+    s.Add(name, CopyUpIterations(size),
+          [&s, b, size](benchmark::State& st) { BoundInstance(s, b, size, st); });
+  }
+}
+
+namespace {
+
+constexpr size_t kBlock = 4096;
+
+void RandomWrites(Session& s, const std::string& target, Backing b, benchmark::State& state) {
+  const RunPlan& p = s.plan();
+  auto stack = s.GetStack(target, b, SubjectProfile(p.random_file_bytes, false, 1));
+  if (!stack) return SkipWithError(state, stack.error().message);
+  View& view = (*stack)->view();
+  auto h = view.Open(SubjectPath(0), O_WRONLY);  // the file-level copy-up, outside the window
+  if (!h) return SkipWithError(state, Errno("open for write", h.error()));
+  std::vector<char> block(kBlock, 'w');
+  SplitMix64 rng(s.seed());
+  uint64_t blocks = p.random_file_bytes / kBlock;
+  for (auto _ : state) {
+    auto [r, seconds] = Timed([&]() -> SysResult<void> {
+      for (uint32_t i = 0; i < p.random_writes; ++i) {
+        off_t off = static_cast<off_t>(rng.Below(blocks) * kBlock);
+        if (auto n = view.Pwrite(*h, block.data(), kBlock, off); !n) return SysFail(n.error());
+      }
+      return view.Fsync(*h);
+    });
+    if (!r) {
+      SkipWithError(state, Errno("random write", r.error()));
+      break;
+    }
+    state.SetIterationTime(seconds);
+  }
+  (void)view.Close(*h);
+  state.counters["ops"] = p.random_writes;
+  state.counters["bytes"] = static_cast<double>(p.random_writes * kBlock);
+  state.SetBytesProcessed(static_cast<int64_t>(p.random_writes * kBlock) * state.iterations());
+}
+
+ImageProfile WriteTree(const RunPlan& p, int repetitions) {
+  uint32_t files = p.append_files * static_cast<uint32_t>(repetitions);
+  return TreeProfile(files, std::max<uint32_t>(64, files / 16), 14);
+}
+
+// Every file of the tree in plan order: each repetition appends to the next `append_files`.
+std::vector<std::string> TreeFiles(const ImagePlan& plan) {
+  std::vector<std::string> files;
+  for (const auto& e : plan.layers[0].entries) {
+    if (e.kind == EntryKind::kFile && StartsWith(BaseName(e.path), "f")) files.push_back(e.path);
+  }
+  return files;
+}
+
+SysResult<void> CreateFiles(View& view, const std::string& dir, uint32_t count) {
+  static const char kData[100] = {};
+  if (auto r = view.Mkdir(dir, 0755); !r) return r;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string path = StrPrintf("%s/c%u", dir.c_str(), i);
+    if (auto r = WriteAt(view, path, O_WRONLY | O_CREAT | O_EXCL, kData, sizeof kData, 0); !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
+SysResult<void> AppendToEach(View& view, const std::vector<std::string>& files, size_t from,
+                             size_t count) {
+  static const char kLine[] = "appended by ovlab-bench\n";
+  for (size_t i = from; i < from + count; ++i) {
+    if (auto r = WriteAt(view, files[i], O_WRONLY | O_APPEND, kLine, sizeof kLine - 1, 0); !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
+SysResult<void> FsyncWrites(View& view, const std::string& path, uint32_t writes) {
+  std::vector<char> block(kBlock, 's');
+  auto h = view.Open(path, O_WRONLY | O_CREAT | O_EXCL);
+  if (!h) return SysFail(h.error());
+  SysResult<void> r;
+  for (uint32_t i = 0; i < writes && r; ++i) {
+    auto n = view.Pwrite(*h, block.data(), kBlock, static_cast<off_t>(i * kBlock));
+    r = n ? view.Fsync(*h) : SysFail(n.error());
+  }
+  auto closed = view.Close(*h);
+  return r ? closed : r;
+}
+
+enum class TreeOp { kCreate, kAppend, kFsync };
+
+void TreeInstance(Session& s, const std::string& target, Backing b, TreeOp op,
+                  benchmark::State& state) {
+  const RunPlan& p = s.plan();
+  ImageProfile profile = WriteTree(p, s.repetitions());
+  auto stack = s.GetStack(target, b, profile);
+  if (!stack) return SkipWithError(state, stack.error().message);
+  View& view = (*stack)->view();
+  std::vector<std::string> files = TreeFiles((*stack)->plan());
+  for (auto _ : state) {
+    // Appends take the next batch of lower files; the others only need unique names.
+    uint64_t n = op == TreeOp::kAppend ? (*stack)->NextIndex() : s.NextId();
+    ::sync();
+    auto [r, seconds] = Timed([&]() -> SysResult<void> {
+      switch (op) {
+        case TreeOp::kCreate:
+          return CreateFiles(view, StrPrintf("/new%llu", static_cast<unsigned long long>(n)),
+                             p.create_files);
+        case TreeOp::kAppend:
+          if ((n + 1) * p.append_files > files.size()) return SysFail(ENOSPC);
+          return AppendToEach(view, files, n * p.append_files, p.append_files);
+        case TreeOp::kFsync:
+          return FsyncWrites(view, StrPrintf("/fsync%llu", static_cast<unsigned long long>(n)),
+                             p.fsync_writes);
+      }
+      return {};
+    });
+    if (!r) {
+      SkipWithError(state, Errno("write_heavy", r.error()));
+      break;
+    }
+    state.SetIterationTime(seconds);
+  }
+  uint32_t ops = op == TreeOp::kCreate   ? p.create_files
+                 : op == TreeOp::kAppend ? p.append_files
+                                         : p.fsync_writes;
+  state.counters["ops"] = ops;
+}
+
+}  // namespace
+
+void RegisterWriteHeavy(Session& s, const std::string& target, Backing b) {
+  const RunPlan& p = s.plan();
+  std::string base = StrPrintf("write_heavy/%s/%s", target.c_str(), scratch::BackingName(b));
+  s.Add(StrPrintf("%s/op:random4k/bytes:%llu", base.c_str(),
+                  static_cast<unsigned long long>(p.random_file_bytes)),
+        3, [&s, target, b](benchmark::State& st) { RandomWrites(s, target, b, st); });
+  s.Add(StrPrintf("%s/op:create/files:%u", base.c_str(), p.create_files), 1,
+        [&s, target, b](benchmark::State& st) { TreeInstance(s, target, b, TreeOp::kCreate, st); });
+  s.Add(StrPrintf("%s/op:append/files:%u/depth:14", base.c_str(), p.append_files), 1,
+        [&s, target, b](benchmark::State& st) { TreeInstance(s, target, b, TreeOp::kAppend, st); });
+  s.Add(StrPrintf("%s/op:fsync/writes:%u", base.c_str(), p.fsync_writes), 1,
+        [&s, target, b](benchmark::State& st) { TreeInstance(s, target, b, TreeOp::kFsync, st); });
+}
+
+}  // namespace ovlab::bench

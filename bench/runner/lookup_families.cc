@@ -1,0 +1,224 @@
+// lookup, readdir and mount: the families that walk the layer stack.
+#include <fcntl.h>
+
+#include <string>
+#include <vector>
+
+#include "base/strings.h"
+#include "drivers/container.h"
+#include "generators/image_plan.h"
+#include "runner/families.h"
+#include "runner/targets.h"
+#include "runner/timing.h"
+
+namespace ovlab::bench {
+namespace {
+
+using scratch::Backing;
+constexpr int kWarmOps = 200;  // operations per timed warm iteration
+constexpr int kWarmIterations = 10;
+
+struct Where {
+  const char* name;
+  std::string path;
+};
+
+std::vector<Where> Places(uint32_t depth) {
+  return {{"top", LayerMarker(depth - 1)},
+          {"middle", LayerMarker(depth / 2)},
+          {"bottom", LayerMarker(0)},
+          {"missing", kMissingName}};
+}
+
+// Depths of the family for this target: the plan's, plus the kernel's deep stack.
+std::vector<uint32_t> Depths(const RunPlan& p, const std::string& target) {
+  std::vector<uint32_t> depths = p.depths;
+  if (p.kernel_extra_depth && DescribeTarget(target).kernel_overlay) {
+    depths.push_back(p.kernel_extra_depth);
+  }
+  return depths;
+}
+
+bool IsCold(const RunPlan& p, uint32_t depth) {
+  for (uint32_t d : p.cold_depths) {
+    if (d == depth) return true;
+  }
+  return depth > 128 && !p.cold_depths.empty();
+}
+
+Result<Stack*> DeepStack(Session& s, const std::string& target, Backing b, uint32_t depth) {
+  return s.GetStack(target, b, DeepProfile(depth), depth > 128 ? 500 : 128);
+}
+
+// stat, or open+close: ENOENT is the expected answer for the missing name.
+SysResult<void> LookupOp(View& view, const std::string& path, bool open, bool missing) {
+  SysResult<void> r;
+  if (open) {
+    auto h = view.Open(path, O_RDONLY);
+    r = h ? view.Close(*h) : SysFail(h.error());
+  } else {
+    auto st = view.Stat(path);
+    r = st ? SysResult<void>{} : SysFail(st.error());
+  }
+  if (missing) return r ? SysFail(EEXIST) : SysResult<void>{};
+  return r;
+}
+
+void LookupInstance(Session& s, const std::string& target, Backing b, uint32_t depth,
+                    const Where& where, bool open, bool cold, benchmark::State& state) {
+  auto stack = DeepStack(s, target, b, depth);
+  if (!stack) return SkipWithError(state, stack.error().message);
+  bool missing = where.path == kMissingName;
+  int ops = cold ? 1 : kWarmOps;
+  for (auto _ : state) {
+    if (cold) {
+      if (auto st = (*stack)->MakeCold(); !st) return SkipWithError(state, st.error().message);
+    } else if (auto r = LookupOp((*stack)->view(), where.path, open, missing); !r) {
+      return SkipWithError(state, "lookup " + where.path + ": " + ErrnoText(r.error()));
+    }
+    View& view = (*stack)->view();  // MakeCold may bring up a new view
+    auto [r, seconds] = Timed([&]() -> SysResult<void> {
+      for (int i = 0; i < ops; ++i) {
+        if (auto r = LookupOp(view, where.path, open, missing); !r) return r;
+      }
+      return {};
+    });
+    if (!r) return SkipWithError(state, "lookup " + where.path + ": " + ErrnoText(r.error()));
+    state.SetIterationTime(seconds);
+  }
+  state.counters["ops"] = ops;
+}
+
+}  // namespace
+
+bool Listed(const std::vector<std::string>& list, const char* name) {
+  for (const auto& n : list) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+void RegisterLookup(Session& s, const std::string& target, Backing b, uint32_t depth) {
+  const RunPlan& p = s.plan();
+  {
+    for (const Where& where : Places(depth)) {
+      for (bool open : {false, true}) {
+        for (bool cold : {false, true}) {
+          if (!Listed(open ? p.open_wheres : p.stat_wheres, where.name)) continue;
+          if (cold && (!IsCold(p, depth) || open || !Listed(p.cold_wheres, where.name))) continue;
+          std::string name = StrPrintf("lookup/%s/%s/depth:%u/where:%s/op:%s/%s", target.c_str(),
+                                       scratch::BackingName(b), depth, where.name,
+                                       open ? "open" : "stat", cold ? "cold" : "warm");
+          s.Add(name, cold ? 1 : kWarmIterations,
+                [&s, target, b, depth, where, open, cold](benchmark::State& st) {
+                  LookupInstance(s, target, b, depth, where, open, cold, st);
+                });
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+void ReaddirInstance(Session& s, const std::string& target, Backing b, uint32_t depth, bool cold,
+                     benchmark::State& state) {
+  auto stack = DeepStack(s, target, b, depth);
+  if (!stack) return SkipWithError(state, stack.error().message);
+  size_t expected = DeepProfile(depth).spread_entries;
+  for (auto _ : state) {
+    if (cold) {
+      if (auto st = (*stack)->MakeCold(); !st) return SkipWithError(state, st.error().message);
+    }
+    View& view = (*stack)->view();
+    auto [n, seconds] = Timed([&] { return view.CountEntries(kSpreadDir); });
+    if (!n) return SkipWithError(state, "readdir: " + ErrnoText(n.error()));
+    if (*n != expected) {
+      return SkipWithError(state,
+                           StrPrintf("merged listing has %zu entries, expected %zu", *n, expected));
+    }
+    state.SetIterationTime(seconds);
+  }
+  state.counters["ops"] = 1;
+  state.counters["entries"] = static_cast<double>(expected);
+}
+
+}  // namespace
+
+void RegisterReaddir(Session& s, const std::string& target, Backing b, uint32_t depth) {
+  const RunPlan& p = s.plan();
+  {
+    for (bool cold : {false, true}) {
+      if (cold && !IsCold(p, depth)) continue;
+      std::string name = StrPrintf("readdir/%s/%s/layers:%u/entries:%u/%s", target.c_str(),
+                                   scratch::BackingName(b), depth,
+                                   DeepProfile(depth).spread_entries, cold ? "cold" : "warm");
+      s.Add(name, cold ? 1 : 5, [&s, target, b, depth, cold](benchmark::State& st) {
+        ReaddirInstance(s, target, b, depth, cold, st);
+      });
+    }
+  }
+}
+
+namespace {
+
+void MountInstance(Session& s, const std::string& target, Backing b, uint32_t depth,
+                   benchmark::State& state) {
+  auto stack = DeepStack(s, target, b, depth);
+  if (!stack) return SkipWithError(state, stack.error().message);
+  for (auto _ : state) {
+    auto seconds = (*stack)->TimedRemount();
+    if (!seconds) return SkipWithError(state, seconds.error().message);
+    state.SetIterationTime(*seconds);
+  }
+}
+
+// Creates a container (`<id>-init` + `<id>`) and removes it; times one of the two.
+void ContainerInstance(Session& s, const std::string& target, Backing b, uint32_t depth,
+                       bool time_create, benchmark::State& state) {
+  auto stack = DeepStack(s, target, b, depth);
+  if (!stack) return SkipWithError(state, stack.error().message);
+  drivers::Driver& driver = (*stack)->driver();
+  for (auto _ : state) {
+    std::string id = StrPrintf("c%llu", static_cast<unsigned long long>(s.NextId()));
+    auto [made, create_s] =
+        Timed([&] { return drivers::CreateContainer(driver, id, (*stack)->image_top()); });
+    if (!made) return SkipWithError(state, made.error().message);
+    auto [removed, remove_s] = Timed([&] {
+      Status st = driver.Remove(id);
+      return st ? driver.Remove(drivers::InitLayerId(id)) : st;
+    });
+    if (!removed) return SkipWithError(state, removed.error().message);
+    state.SetIterationTime(time_create ? create_s : remove_s);
+  }
+}
+
+}  // namespace
+
+void RegisterMount(Session& s, const std::string& target, Backing b, uint32_t depth) {
+  bool driver = DescribeTarget(target).has_store_model;
+  {
+    std::string base =
+        StrPrintf("mount/%s/%s/layers:%u", target.c_str(), scratch::BackingName(b), depth);
+    s.Add(base, 3,
+          [&s, target, b, depth](benchmark::State& st) { MountInstance(s, target, b, depth, st); });
+    if (!driver) return;
+    for (bool create : {true, false}) {
+      s.Add(base + (create ? "/op:create_container" : "/op:remove_container"), 3,
+            [&s, target, b, depth, create](benchmark::State& st) {
+              ContainerInstance(s, target, b, depth, create, st);
+            });
+    }
+  }
+}
+
+void RegisterLayerWalks(Session& s, const std::string& target, Backing b) {
+  // Depth by depth, so the three families share each deep stack.
+  for (uint32_t depth : Depths(s.plan(), target)) {
+    RegisterLookup(s, target, b, depth);
+    RegisterReaddir(s, target, b, depth);
+    RegisterMount(s, target, b, depth);
+  }
+}
+
+}  // namespace ovlab::bench

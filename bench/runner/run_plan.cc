@@ -1,0 +1,107 @@
+#include "runner/run_plan.h"
+
+#include <cerrno>
+
+#include "runner/targets.h"
+
+namespace ovlab::bench {
+namespace {
+
+constexpr uint64_t KiB = 1ull << 10, MiB = 1ull << 20, GiB = 1ull << 30;
+using scratch::Backing;
+
+RunPlan Quick() {
+  RunPlan p;
+  p.profile = "quick";
+  p.repetitions = 3;
+  p.scratch_bytes = 2 * GiB;
+  p.backings = {Backing::kExt4};
+  p.dense_sizes = {4 * KiB, MiB};
+  p.second_sizes = {MiB};
+  p.usage_profiles = {"mini"};
+  p.depths = {1, 16};
+  p.cold_depths = {16};
+  p.stat_wheres = {"top", "bottom", "missing"};
+  p.open_wheres = {"bottom"};
+  p.cold_wheres = {"bottom"};
+  p.random_file_bytes = 8 * MiB;
+  p.random_writes = 128;
+  p.create_files = 200;
+  p.append_files = 64;
+  p.fsync_writes = 20;
+  return p;
+}
+
+RunPlan Default() {
+  RunPlan p;
+  p.profile = "default";
+  p.repetitions = 5;
+  p.scratch_bytes = 8 * GiB;
+  p.backings = {Backing::kExt4, Backing::kXfsReflink, Backing::kTmpfs};
+  p.dense_sizes = {4 * KiB, 256 * KiB, 4 * MiB, 64 * MiB};
+  p.sparse_sizes = {64 * MiB};
+  p.second_sizes = {4 * MiB};
+  p.metadata_sizes = {4 * MiB};
+  p.usage_profiles = {"slim"};
+  p.depths = {1, 8, 32, 128};
+  p.cold_depths = {128};
+  p.stat_wheres = {"top", "middle", "bottom", "missing"};
+  p.open_wheres = {"top", "bottom", "missing"};
+  p.cold_wheres = {"top", "bottom", "missing"};
+  p.random_file_bytes = 64 * MiB;
+  p.random_writes = 1024;
+  p.create_files = 1000;
+  p.append_files = 128;
+  p.fsync_writes = 50;
+  return p;
+}
+
+RunPlan Full() {
+  RunPlan p;
+  p.profile = "full";
+  p.repetitions = 5;
+  p.scratch_bytes = 24 * GiB;
+  p.backings = scratch::AllBackings();
+  p.narrow_backings = p.backings.size();
+  for (uint64_t s = 4 * KiB; s <= GiB; s *= 4) p.dense_sizes.push_back(s);
+  p.sparse_sizes = {MiB, 64 * MiB, GiB};
+  p.second_sizes = {4 * KiB, 4 * MiB, GiB};
+  p.metadata_sizes = {4 * KiB, 64 * MiB, GiB};
+  p.usage_profiles = {"distro", "app", "slim", "deep", "smallfiles", "large"};
+  p.depths = {1, 2, 4, 8, 16, 32, 64, 128};
+  p.cold_depths = p.depths;
+  p.stat_wheres = p.open_wheres = p.cold_wheres = {"top", "middle", "bottom", "missing"};
+  p.kernel_extra_depth = 500;
+  p.random_file_bytes = GiB;
+  p.random_writes = 4096;
+  p.create_files = 10000;
+  p.append_files = 16384;
+  p.fsync_writes = 1000;
+  return p;
+}
+
+}  // namespace
+
+Result<RunPlan> MakeRunPlan(std::string_view profile) {
+  RunPlan p;
+  if (profile == "quick") {
+    p = Quick();
+  } else if (profile == "default") {
+    p = Default();
+  } else if (profile == "full") {
+    p = Full();
+  } else {
+    return Fail(EINVAL, "unknown --profile '" + std::string(profile) +
+                            "': use quick (< 2 min), default (< 10 min) or full");
+  }
+  p.targets = AllTargetNames();
+  return p;
+}
+
+int CopyUpIterations(uint64_t bytes) {
+  if (bytes <= 256 * KiB) return 8;
+  if (bytes <= 4 * MiB) return 3;
+  return 1;
+}
+
+}  // namespace ovlab::bench

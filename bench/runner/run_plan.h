@@ -1,0 +1,47 @@
+// What a --profile runs: targets, backing filesystems and the parameters of every family.
+// quick < 2 min and default < 10 min on a 2-core machine; full is everything the issue names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "scratch/scratch.h"
+
+namespace ovlab::bench {
+
+struct RunPlan {
+  std::string profile;
+  int repetitions = 5;
+  uint64_t scratch_bytes = 0;  // size of each scratch filesystem
+  std::vector<std::string> targets;
+  std::vector<scratch::Backing> backings;
+  // Expensive families run on the first `narrow_backings` backings only (lookup, readdir,
+  // write_heavy, mount); copy_up, bound and inode_usage run on every backing.
+  size_t narrow_backings = 1;
+
+  // copy_up: first write of one byte; `second` write; chmod/chown (metadata) copy-up.
+  std::vector<uint64_t> dense_sizes, sparse_sizes, second_sizes, metadata_sizes;
+  // inode_usage: named image profiles (per image) and whether a container is measured too.
+  std::vector<std::string> usage_profiles;
+  bool usage_container = true;
+  bool usage_on_all_backings = true;  // else on the narrow backings only
+  // lookup / readdir / mount: image depths (layers); cold runs on cold_depths only; the names
+  // looked up (top, middle, bottom, missing) with stat, with open, and cold.
+  std::vector<uint32_t> depths, cold_depths;
+  std::vector<std::string> stat_wheres, open_wheres, cold_wheres;
+  uint32_t kernel_extra_depth = 0;  // a deeper stack for kernel targets only (500), 0 = none
+  // write_heavy
+  uint64_t random_file_bytes = 0;
+  uint32_t random_writes = 0, create_files = 0, append_files = 0, fsync_writes = 0;
+};
+
+// quick | default | full; the error names the known profiles.
+Result<RunPlan> MakeRunPlan(std::string_view profile);
+
+// Iterations of a copy-up instance of `bytes` (each needs its own fresh lower file).
+int CopyUpIterations(uint64_t bytes);
+
+}  // namespace ovlab::bench

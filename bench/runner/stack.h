@@ -1,0 +1,57 @@
+// A stack: one planned image built for one target in a directory of a scratch filesystem, with a
+// container's read-write layer on top, shown through a View. Everything it makes (layers, mounts,
+// daemons) is removed by Destroy or the destructor.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "generators/image_plan.h"
+#include "runner/view.h"
+
+namespace ovlab::drivers {
+class Driver;
+}
+
+namespace ovlab::bench {
+
+class Stack {
+ public:
+  // `dir` must not exist yet; max_depth is the driver's lower limit (128, or 500 for deep stacks).
+  static Result<std::unique_ptr<Stack>> Create(const std::string& target, const std::string& dir,
+                                               const ImagePlan& plan, size_t max_depth = 128);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  View& view();
+  // The driver holding the image (overlay2 for daemon and engine targets) and its top layer.
+  drivers::Driver& driver();
+  const std::string& image_top() const;
+  const ImagePlan& plan() const;
+  const std::string& target() const;
+  // A counter for families that consume fresh objects of the image (one lower file per
+  // copy-up): returns 0, 1, 2, ... over the stack's life.
+  uint64_t NextIndex();
+
+  // Cold caches: sync, drop the page/dentry/inode caches, and restart FUSE daemons or reopen the
+  // engine so no userspace cache survives either.
+  Status MakeCold();
+  // Takes the union down (unmount, daemon exit, engine closed) and brings it up again; returns
+  // the seconds the bringing up took.
+  Result<double> TimedRemount();
+
+  Status Destroy();
+
+  struct State;
+
+ private:
+  explicit Stack(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// sync(2) and echo 3 > /proc/sys/vm/drop_caches.
+Status DropKernelCaches();
+
+}  // namespace ovlab::bench

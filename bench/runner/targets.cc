@@ -1,0 +1,104 @@
+#include "runner/targets.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "base/process.h"
+#include "base/strings.h"
+#include "drivers/driver.h"
+#include "mount/mount.h"
+
+#ifndef OVLAB_FUSE_BINARY
+#define OVLAB_FUSE_BINARY ""
+#endif
+
+namespace ovlab::bench {
+namespace {
+
+bool DriverRegistered(const std::string& name) {
+  auto names = drivers::RegisteredDrivers();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The program's own version line, "<program>... version..." (warnings and libfuse's lines too).
+std::string VersionLine(const std::string& program) {
+  auto out = RunCommand({program, "--version"});
+  if (!out) return "version unknown";
+  for (const auto& line : Split(out->output, '\n')) {
+    if (StartsWith(line, program) && line.find("version") != std::string::npos) {
+      return std::string(Trim(line));
+    }
+  }
+  return "version unknown";
+}
+
+}  // namespace
+
+const std::vector<std::string>& AllTargetNames() {
+  static const std::vector<std::string> names = {
+      "overlay2", "overlay", "vfs", "fuse", "engine", "fuse-overlayfs", "unionfs-fuse"};
+  return names;
+}
+
+std::string OvlabFuseBinary() {
+  if (const char* env = std::getenv("OVLAB_FUSE"); env && *env) return env;
+  std::string built = OVLAB_FUSE_BINARY;
+  if (!built.empty() && ::access(built.c_str(), X_OK) == 0) return built;
+  return "";
+}
+
+TargetInfo DescribeTarget(const std::string& name) {
+  if (name == "engine") return {name, TargetKind::kEngine, false, false};
+  if (name == "fuse-overlayfs" || name == "unionfs-fuse") {
+    return {name, TargetKind::kDaemon, false, false};
+  }
+  if (name == "fuse") {
+    bool driver = DriverRegistered("fuse");
+    return {name, driver ? TargetKind::kDriver : TargetKind::kDaemon, false, false};
+  }
+  return {name, TargetKind::kDriver, name != "vfs", true};
+}
+
+std::string TargetUnavailableReason(const std::string& name) {
+  if (std::find(AllTargetNames().begin(), AllTargetNames().end(), name) == AllTargetNames().end()) {
+    return "unknown target '" + name + "' (known: " + Join(AllTargetNames(), ", ") + ")";
+  }
+  bool overlay = mount::ProbeOverlayFeatures().overlay_available;
+  if ((name == "overlay2" || name == "overlay") && !overlay) {
+    return "the kernel has no overlay filesystem (modprobe overlay)";
+  }
+  if (DescribeTarget(name).kind == TargetKind::kDaemon) {
+    if (::access("/dev/fuse", R_OK | W_OK) != 0) return "/dev/fuse is not usable here";
+    if (name == "fuse") {
+      if (OvlabFuseBinary().empty()) {
+        return "no `fuse` driver is registered and ovlab-fuse was not built (set OVLAB_FUSE=path)";
+      }
+    } else if (!HaveProgram(name)) {
+      return name + " is not installed (apt-get install " + name + ")";
+    }
+  }
+  return "";
+}
+
+std::string TargetContext(const std::string& name) {
+  if (name == "overlay2")
+    return "kernel overlay via the overlay2 driver (Docker layout), index=off";
+  if (name == "overlay") return "kernel overlay via the overlay v1 driver (hard-link chains)";
+  if (name == "vfs") return "vfs driver: a full copy per layer (clone where possible)";
+  if (name == "engine") return "ovlab union engine in process, over overlay2 layers";
+  if (name == "fuse") {
+    if (DescribeTarget(name).kind == TargetKind::kDriver) return "fuse driver (ovlab-fuse)";
+    return "ovlab-fuse " OVLAB_VERSION " daemon over overlay2 layers: " + OvlabFuseBinary();
+  }
+  if (name == "fuse-overlayfs") {
+    return VersionLine("fuse-overlayfs") + "; -o lowerdir,upperdir,workdir";
+  }
+  if (name == "unionfs-fuse") {
+    return VersionLine("unionfs-fuse") + "; -o cow, upper=RW:lowers=RO";
+  }
+  return "";
+}
+
+}  // namespace ovlab::bench

@@ -1,0 +1,33 @@
+// The union targets ovlab-bench measures and how each gets an image:
+//  - driver targets (overlay2, overlay, vfs, and fuse once that driver is registered) build the
+//    image through their own driver and show a container layer through Driver::Get;
+//  - daemon targets (fuse-overlayfs, unionfs-fuse, and fuse as the ovlab-fuse binary while no
+//    `fuse` driver is registered) mount over the layers of an overlay2 store;
+//  - engine is the in-process union engine over the same overlay2 layers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ovlab::bench {
+
+enum class TargetKind { kDriver, kDaemon, kEngine };
+
+struct TargetInfo {
+  std::string name;
+  TargetKind kind = TargetKind::kDriver;
+  bool kernel_overlay = false;   // mounts kernel overlayfs (deep stacks up to 500 lowers)
+  bool has_store_model = false;  // inode_usage applies: the driver stores the image itself
+};
+
+// Every target name, in report order.
+const std::vector<std::string>& AllTargetNames();
+// "" when `name` can run here, else the reason (for the skip line and the JSON context).
+std::string TargetUnavailableReason(const std::string& name);
+TargetInfo DescribeTarget(const std::string& name);
+// What runs and with which options, for the JSON context key target.<name>.
+std::string TargetContext(const std::string& name);
+// The ovlab-fuse binary to run ("" when none was built and OVLAB_FUSE is unset).
+std::string OvlabFuseBinary();
+
+}  // namespace ovlab::bench

@@ -1,0 +1,19 @@
+#!/bin/sh
+# ctest smoke test: a few quick-profile instances, one repetition, JSON checked against the
+# contract. usage: smoke_test.sh OVLAB_BENCH CHECK_JSON_PY WORKDIR
+set -eu
+bench=$1 check=$2 work=$3
+mkdir -p "$work"
+out="$work/bench-smoke.json"
+rm -f "$out"
+filter='^(copy_up/(overlay2|engine)/ext4/bytes:4096/dense/|bound/copy/ext4/|inode_usage/overlay2/ext4/profile:mini/|lookup/(overlay2|fuse-overlayfs)/ext4/depth:1/where:bottom/op:stat/warm|readdir/(overlay|engine)/ext4/layers:1/|mount/overlay2/ext4/layers:1/|write_heavy/vfs/ext4/op:fsync)'
+"$bench" --profile quick --benchmark_filter="$filter" --benchmark_repetitions=1 --out "$out"
+/usr/bin/python3 "$check" "$out" --min-rows 10 \
+  --expect '^copy_up/overlay2/ext4/bytes:4096/dense' --expect '^bound/copy/ext4' \
+  --expect '^inode_usage/overlay2/ext4/profile:mini' --expect '^lookup/overlay2/ext4/depth:1' \
+  --expect '^readdir/engine/ext4' --expect '^mount/overlay2/ext4/layers:1' \
+  --expect '^write_heavy/vfs/ext4/op:fsync'
+# Nothing of the run may stay mounted.
+if grep -q ' /var/tmp/ovlab' /proc/self/mountinfo; then
+  echo "mounts left under /var/tmp/ovlab:"; grep ' /var/tmp/ovlab' /proc/self/mountinfo; exit 1
+fi
