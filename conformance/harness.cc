@@ -1,9 +1,11 @@
 #include "conformance/harness.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +14,7 @@
 #include "conformance/deviations.h"
 #include "conformance/targets.h"
 #include "scratch/scratch.h"
+#include "scratch/signal_cleanup.h"
 
 namespace ovlab::conformance {
 
@@ -74,6 +77,21 @@ std::string Suite::NewCaseDir() {
 
 namespace {
 
+// A case that hangs (a FUSE daemon that never answers, a blocking open) must not hang the suite:
+// after this long the process reports the case, tears down its mounts and aborts.
+constexpr unsigned kCaseTimeoutSeconds = 120;
+const char* g_running_case = "";
+
+void OnCaseTimeout(int) {
+  static const char kMsg[] = "ovlab-conformance: case timed out, aborting: ";
+  (void)!::write(2, kMsg, sizeof kMsg - 1);
+  (void)!::write(2, g_running_case, std::strlen(g_running_case));
+  (void)!::write(2, "\n", 1);
+  scratch::TearDownAllForSignal();
+  ::signal(SIGABRT, SIG_DFL);
+  ::abort();
+}
+
 struct Observed {
   bool ran = false;
   std::string setup_error;
@@ -133,6 +151,8 @@ void RunCase(const CaseDef& def) {
   Suite& suite = Suite::Get();
   CaseRecord record{CurrentTestId(), def.family, def.checklist, def.description, {}};
   std::string case_dir = suite.NewCaseDir();
+  g_running_case = record.id.c_str();
+  ::signal(SIGALRM, OnCaseTimeout);
   Observed kernel;
   for (const auto& name : suite.targets()) {
     TargetResult r;
@@ -144,7 +164,9 @@ void RunCase(const CaseDef& def) {
       continue;
     }
     std::string dir = JoinPath(case_dir, name);
+    ::alarm(kCaseTimeoutSeconds);
     Observed obs = RunOn(name, def, dir);
+    ::alarm(0);
     if (auto s = RemoveTree(dir); !s)
       ADD_FAILURE() << "cleanup of " << dir << ": " << s.error().message;
     r.options = obs.options;
