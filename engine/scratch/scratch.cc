@@ -199,6 +199,8 @@ Result<std::unique_ptr<ScratchFs>> ScratchFs::Create(const ScratchOptions& optio
   auto loop = AttachLoop(s.image);
   if (!loop) return fail(loop.error());
   s.loop_device = loop->device;
+  // The loop device holds the image open: without a name it cannot outlive us, even on SIGKILL.
+  if (::unlink(s.image.c_str()) != 0) return fail(FailErrno(errno, "unlink " + s.image).error());
   if (auto st = mount::Mount(s.loop_device, s.mount_point, info.fstype); !st) {
     loop->fd.reset();  // the last close detaches the autoclear device
     return fail(st.error());

@@ -1,6 +1,7 @@
 // Scratch backing filesystems: a loop-mounted ext4/xfs/btrfs image or a tmpfs of a given size,
 // made for a test or benchmark and removed with everything it made (mount, loop device, image,
-// directories) on destruction, on error paths, and on SIGINT/SIGTERM.
+// directories) on destruction, on error paths, and on SIGINT/SIGTERM. The image is unlinked as
+// soon as its autoclear loop device holds it, so even a SIGKILL leaks no image.
 #pragma once
 
 #include <cstdint>
