@@ -27,6 +27,7 @@ def parse_args(argv):
     p.add_argument("--kernels", default="5.10,6.1,6.12,host", help="comma list of 5.10, 6.1, 6.12, host (default: all)")
     p.add_argument("--out", required=True, help="output directory: DIR/<kernel>/{matrix,bench,status}.json, console.log")
     p.add_argument("--bench", metavar="PROFILE", help="also run ovlab-bench --profile PROFILE")
+    p.add_argument("--bench-filter", metavar="REGEX", help="only the benchmarks matching REGEX (--benchmark_filter)")
     p.add_argument("--payload", default="conformance", choices=["conformance", "selftest"],
                    help="conformance (ovlab-conformance from --build-dir) or selftest (the runner's own overlay checks)")
     p.add_argument("--targets", default="kernel,engine", help="conformance targets (default kernel,engine)")
@@ -54,7 +55,7 @@ def prepare(args):
     """Checks everything before anything is created; returns (requests, RunConfig)."""
     requests = kernels.parse_kernel_list(args.kernels)
     build_dir = os.path.abspath(args.build_dir)
-    chosen = payload.build_payload(args.payload, build_dir, args.targets, args.bench)
+    chosen = payload.build_payload(args.payload, build_dir, args.targets, args.bench, args.bench_filter)
     needs_qemu = any(r.label != kernels.HOST for r in requests) or kernels.host_kernel_image()
     mirror, accel = "", "host"
     if needs_qemu:

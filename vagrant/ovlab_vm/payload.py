@@ -57,7 +57,7 @@ def find_tools(names=HELPER_TOOLS):
     return found
 
 
-def build_payload(kind, build_dir, targets, bench_profile=None):
+def build_payload(kind, build_dir, targets, bench_profile=None, bench_filter=None):
     """The payload for `kind` ("conformance" or "selftest"), plus a bench step when asked."""
     binaries, steps, outputs = {}, [], ["matrix.json"]
     if kind == "selftest":
@@ -74,8 +74,13 @@ def build_payload(kind, build_dir, targets, bench_profile=None):
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", bench_profile):
             raise RunnerError(f"--bench '{bench_profile}' is not a profile name (letters, digits, . _ -)")
         binaries["ovlab-bench"] = _built(build_dir, BENCH_BIN, "ovlab-bench")
-        steps.append(Step("bench", ["ovlab-bench", "--profile", bench_profile, "--out", "{out}/bench.json"]))
+        argv = ["ovlab-bench", "--profile", bench_profile, "--out", "{out}/bench.json"]
+        if bench_filter:
+            argv.append(f"--benchmark_filter={bench_filter}")
+        steps.append(Step("bench", argv))
         outputs.append("bench.json")
+    elif bench_filter:
+        raise RunnerError("--bench-filter needs --bench PROFILE")
     for rel in HELPER_BINS_IN_BUILD:
         path = os.path.join(build_dir, rel)
         if os.path.isfile(path):

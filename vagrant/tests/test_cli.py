@@ -21,6 +21,7 @@ def run(*args):
         (["--payload", "nope"], "invalid choice: 'nope'"),
         (["--build-dir", "/nonexistent/build"], "/nonexistent/build/conformance/ovlab-conformance not found: build it"),
         (["--payload", "selftest", "--bench", "a b"], "--bench 'a b' is not a profile name"),
+        (["--payload", "selftest", "--bench-filter", "copy_up"], "--bench-filter needs --bench PROFILE"),
     ],
 )
 def test_bad_arguments(tmp_path, args, message):

@@ -26,10 +26,10 @@ def test_conformance_and_bench_payload(tmp_path):
         path.parent.mkdir(parents=True)
         path.write_text("#!/bin/sh\n")
         path.chmod(0o755)
-    p = payload.build_payload("conformance", str(tmp_path), "kernel,engine,fuse", "quick")
+    p = payload.build_payload("conformance", str(tmp_path), "kernel,engine,fuse", "quick", "^copy_up/")
     assert [s.name for s in p.steps] == ["conformance", "bench"]
     assert p.steps[0].argv[1] == "--target=kernel,engine,fuse"
-    assert p.steps[1].argv == ["ovlab-bench", "--profile", "quick", "--out", "{out}/bench.json"]
+    assert p.steps[1].argv == ["ovlab-bench", "--profile", "quick", "--out", "{out}/bench.json", "--benchmark_filter=^copy_up/"]
     assert p.outputs == ["matrix.json", "bench.json"]
 
 
