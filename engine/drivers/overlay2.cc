@@ -118,13 +118,7 @@ class Overlay2Driver final : public Driver {
   Result<std::vector<Change>> Changes(const std::string& id) override {
     auto parent = Parent(id);
     if (!parent) return std::unexpected(parent.error());
-    std::string diff = layout::PathsOf(home_, id).diff;
-    if (parent->empty()) return TreeChanges("", diff);
-    auto below = Get(*parent);
-    if (!below) return std::unexpected(below.error());
-    auto changes = UpperChanges(diff, *below);
-    if (auto st = Put(*parent); !st && changes) return std::unexpected(st.error());
-    return changes;
+    return ChangesOverParent(*this, layout::PathsOf(home_, id).diff, *parent);
   }
 
   Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {

@@ -116,6 +116,16 @@ Result<std::vector<Change>> UpperChanges(const std::string& upper, const std::st
   return changes;
 }
 
+Result<std::vector<Change>> ChangesOverParent(Driver& driver, const std::string& upper,
+                                              const std::string& parent) {
+  if (parent.empty()) return TreeChanges("", upper);
+  auto below = driver.Get(parent);
+  if (!below) return std::unexpected(below.error());
+  auto changes = UpperChanges(upper, *below);
+  if (auto st = driver.Put(parent); !st && changes) return std::unexpected(st.error());
+  return changes;
+}
+
 Result<std::vector<Change>> TreeChanges(const std::string& old_tree, const std::string& new_tree) {
   std::vector<Change> changes;
   auto added = Walk(new_tree, "", [&](const std::string& rel, const struct stat& s) -> Status {

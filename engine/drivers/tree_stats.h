@@ -25,6 +25,10 @@ Result<InodeSet> TreeInodes(const std::string& dir);
 // whiteout -> Deleted; present below -> Modified; else Added; an opaque directory also deletes
 // what the view below holds in it and the upper does not.
 Result<std::vector<Change>> UpperChanges(const std::string& upper, const std::string& below);
+// UpperChanges of a layer's `upper` against its parent's view, mounted through driver.Get for the
+// walk and released again (a base layer, parent "", is all additions).
+Result<std::vector<Change>> ChangesOverParent(Driver& driver, const std::string& upper,
+                                              const std::string& parent);
 // Changes between two full trees (vfs, overlay v1 roots): Docker's naive diff. Objects that are
 // the same inode (hard links) are unchanged; otherwise type, mode, owner, rdev, size, mtime and
 // symlink target are compared. A deleted directory is reported once, not its contents.
