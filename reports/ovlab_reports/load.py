@@ -4,6 +4,7 @@ A directory is searched recursively, so DIR/<kernel>/{bench,matrix}.json from th
 loads as one series per kernel.
 """
 
+import functools
 import json
 import os
 import statistics
@@ -29,8 +30,8 @@ class Bench:
     aggregates: dict = field(default_factory=dict)  # "median" -> row
     error: str = None
 
-    @property
-    def median_ns(self):
+    @functools.cached_property
+    def median_ns(self):  # read only after loading, so caching it is safe
         if self.times_ns:
             return statistics.median(self.times_ns)
         row = self.aggregates.get("median")
@@ -73,7 +74,22 @@ class BenchRun:
         return self.context.get("kernel")
 
     def valid(self):
+        return self._valid
+
+    def family(self, name: str) -> list:
+        return self._by_family.get(name, [])
+
+    # Plots and tables ask for these many times; they are computed once, after loading.
+    @functools.cached_property
+    def _valid(self):
         return [b for b in self.benches.values() if b.error is None and b.median_ns is not None]
+
+    @functools.cached_property
+    def _by_family(self):
+        families = {}
+        for bench in self._valid:
+            families.setdefault(bench.name.family, []).append(bench)
+        return families
 
     def errors(self):
         return [b for b in self.benches.values() if b.error is not None]

@@ -36,7 +36,10 @@ class BenchName:
         return "/".join(self._parts(target))
 
     def param(self, key: str, default=None):
-        return dict(self.params).get(key, default)
+        for k, v in self.params:
+            if k == key:
+                return v
+        return default
 
     def int_param(self, key: str):
         value = self.param(key)

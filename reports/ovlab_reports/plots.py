@@ -146,7 +146,7 @@ def copy_up(runs, out_dir):
 
 def lookup(runs, out_dir):
     backings = select.backings(runs, "lookup")
-    wheres = select.lookup_wheres(runs)
+    wheres = select.lookup_wheres(runs, plotted_only=True)
     if not backings or not wheres:
         return None
     targets = select.targets(runs, "lookup")
@@ -163,7 +163,8 @@ def lookup(runs, out_dir):
                     depths.update(x for x, _ in points)
                     ax.plot([x for x, _ in points], [y for _, y in points], ls=ls,
                             marker=marker, ms=4, color=target_color(target))
-        ax.set_title(f"{temp} cache, name at {where} — {backing}", fontsize=10)
+        place = "missing" if where == "missing" else f"at {where}"
+        ax.set_title(f"{temp} cache, name {place} — {backing}", fontsize=10)
         ax.set_xscale("log", base=2)
         if depths:
             ax.set_xticks(sorted(depths))
@@ -176,9 +177,10 @@ def lookup(runs, out_dir):
         ax.set_xlabel("lower layers (depth, log₂)")
         ax.set_ylabel("latency per lookup (median)")
     _legend(fig, targets, runs)
-    caption = ("Median time of one path lookup against the number of lower layers, for a name "
-               "in the top, middle or bottom layer or missing everywhere; warm = dentry cache "
-               "hot, cold = caches dropped before the timed lookups.")
+    caption = ("Median time of one stat() path lookup against the number of lower layers, for "
+               "a name in the bottom layer and for a name missing from every layer (both walk "
+               "all layers; names in the top and middle layers are in the tables); warm = "
+               "dentry cache hot, cold = caches dropped before the timed lookup.")
     return _save(fig, out_dir, "lookup", "Lookup latency vs layer depth", caption,
                  _right_edge(fig))
 
@@ -200,12 +202,23 @@ def _log_axes(ax, xfmt, yfmt):
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _bar_setup(runs, family, group_key):
-    """Backings (one panel each), targets, x groups and bar series of a grouped bar chart."""
+def _bar_setup(runs, family):
+    """Backings (one panel each), targets, x groups (name details) and bar series."""
     targets = select.targets(runs, family)
     series = [(ri, run, t) for t in targets for ri, run in enumerate(runs)]
-    return (select.backings(runs, family), targets, select.params_of(runs, family, group_key),
-            series)
+    return select.backings(runs, family), targets, select.details(runs, family), series
+
+
+def _group_label(detail: str) -> str:
+    """'op:append/files:64/depth:14' -> 'append\nfiles:64 depth:14'; 'profile:app' -> 'app'."""
+    parts = [_human_param(p) for p in detail.split("/")]
+    head = parts[0].split(":", 1)[-1]
+    return head + ("\n" + " ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _human_param(part: str) -> str:
+    key, _, value = part.partition(":")
+    return f"{key}:{fmt_bytes(int(value))}" if key == "bytes" and value.isdigit() else part
 
 
 def _bars(ax, groups, series, value_of, expected_of=None):
@@ -227,7 +240,7 @@ def _bars(ax, groups, series, value_of, expected_of=None):
                 ax.hlines(expected, x - width / 2, x + width / 2, color=EXPECTED_COLOR, lw=2.2)
                 values.append(expected)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups)
+    ax.set_xticklabels([_group_label(g) for g in groups], fontsize=8)
     positive = [v for v in values if v > 0]
     if positive and max(positive) / min(positive) > 50:
         ax.set_yscale("log")
@@ -245,7 +258,7 @@ def _scaled(value, scale):
 
 
 def inode_usage(runs, out_dir):
-    backings, targets, profiles, series = _bar_setup(runs, "inode_usage", "profile")
+    backings, targets, profiles, series = _bar_setup(runs, "inode_usage")
     if not backings:
         return None
     metrics = (("inodes", "inodes_expected", "inodes consumed", False),
@@ -256,7 +269,7 @@ def inode_usage(runs, out_dir):
             ax = axes[bi * 2 + mi]
 
             def counter_of(run, target, profile, name):
-                b = select.find(run, "inode_usage", target, backing, "profile", profile)
+                b = select.find(run, "inode_usage", target, backing, profile)
                 return b.counter(name) if b else None
 
             unit, scale = "", 1
@@ -279,33 +292,25 @@ def inode_usage(runs, out_dir):
 
 
 def write_heavy(runs, out_dir):
-    backings, targets, ops, series = _bar_setup(runs, "write_heavy", "op")
+    backings, targets, ops, series = _bar_setup(runs, "write_heavy")
     if not backings:
         return None
     fig, axes = _grid(len(backings), max_cols=2, size=(6.2, 4.2))
-    drew_bound = False
     for ax, backing in zip(axes, backings):
 
         def value_of(run, target, op):
-            b = select.find(run, "write_heavy", target, backing, "op", op)
-            rate = select.throughput(b) if b else None
-            return rate / (1 << 20) if rate else None
+            b = select.find(run, "write_heavy", target, backing, op)
+            return select.ops_per_second(b) if b else None
 
         _bars(ax, ops, series, value_of)
-        for ri, run in enumerate(runs):
-            bandwidth = select.copy_bandwidth(run, backing)
-            if bandwidth:
-                ax.axhline(bandwidth / (1 << 20), color=BOUND_COLOR, ls=run_style(ri)[0],
-                           lw=1.5)
-                drew_bound = True
         ax.set_title(f"write-heavy throughput — {backing}", fontsize=10)
-        ax.set_xlabel("workload (op)")
-        ax.set_ylabel("throughput (MiB/s, median)")
-    extra = [Line2D([], [], color=BOUND_COLOR, lw=1.5, label="backing copy bandwidth")] \
-        if drew_bound else []
-    _legend(fig, targets, runs, extra, bars=True)
-    caption = ("Throughput of write-heavy workloads through each driver (bytes written over "
-               "median time); the grey line is the backing device's plain copy bandwidth.")
+        ax.set_xlabel("workload")
+        ax.set_ylabel("operations per second (median)")
+    _legend(fig, targets, runs, bars=True)
+    caption = ("Operations per second of write-heavy workloads through each driver: 4 KiB "
+               "random writes into a copied-up file, file creation, appends to many lower "
+               "files (each a copy-up), fsync'd writes; the 'ops' counter over the median "
+               "time of one iteration. Higher is better.")
     return _save(fig, out_dir, "write_heavy", "Write-heavy throughput per driver", caption,
                  _right_edge(fig))
 

@@ -9,7 +9,7 @@ BACKING_ORDER = ("ext4", "xfs", "xfs-reflink", "btrfs", "tmpfs")
 
 
 def family(run: BenchRun, name: str) -> list:
-    return [b for b in run.valid() if b.name.family == name]
+    return run.family(name)
 
 
 def backings(runs, family_name: str) -> list:
@@ -22,11 +22,17 @@ def targets(runs, family_name: str) -> list:
 
 
 def copy_bandwidth(run: BenchRun, backing: str):
-    """Bytes per second of a plain copy on the backing, measured in the same run."""
-    bench = run.benches.get(f"bound/copy/{backing}")
-    if bench is None or bench.error is not None:
-        return None
-    return bench.counter("bytes_per_second")
+    """Bytes per second of a plain copy on the backing, measured in the same run
+    (bound/copy/BACKING[/bytes:N]); of several sizes the largest, the closest to streaming."""
+    best = None
+    for b in family(run, "bound"):
+        if (b.name.target, b.name.backing) != ("copy", backing):
+            continue
+        size = b.name.int_param("bytes") or 0
+        rate = b.counter("bytes_per_second")
+        if rate and (best is None or size > best[0]):
+            best = (size, rate)
+    return best[1] if best else None
 
 
 def copy_up_sizes(run: BenchRun, target: str, backing: str) -> list:
@@ -47,10 +53,20 @@ def per_op_ns(bench) -> float:
     return bench.median_ns / ops if ops else bench.median_ns
 
 
-def lookup_wheres(runs) -> list:
+# Where the plot looks: a name in the bottom layer and a missing name walk every layer, so they
+# show how lookup scales with depth; top and middle are in the tables.
+PLOTTED_WHERES = ("bottom", "missing")
+
+
+def lookup_wheres(runs, plotted_only=False) -> list:
     found = {b.name.param("where") for run in runs for b in family(run, "lookup")}
     found.discard(None)
-    return [w for w in WHERE_ORDER if w in found] + sorted(found - set(WHERE_ORDER))
+    ordered = [w for w in WHERE_ORDER if w in found] + sorted(found - set(WHERE_ORDER))
+    plotted = [w for w in ordered if w in PLOTTED_WHERES]
+    return plotted or ordered if plotted_only else ordered
+
+
+LOOKUP_OP = "stat"  # the lookup measured warm and cold alike; op:open is warm only
 
 
 def lookup_depths(run, target, backing, where, temperature) -> list:
@@ -60,35 +76,33 @@ def lookup_depths(run, target, backing, where, temperature) -> list:
         n = b.name
         if (n.target, n.backing) != (target, backing) or n.param("where") != where:
             continue
+        if n.param("op", LOOKUP_OP) != LOOKUP_OP:
+            continue
         if not n.has(temperature) or n.int_param("depth") is None:
             continue
         points.append((n.int_param("depth"), per_op_ns(b)))
     return sorted(points)
 
 
-def throughput(bench):
-    """Bytes per second of a write-heavy run: the counter, else bytes over the median time."""
-    rate = bench.counter("bytes_per_second")
-    if rate:
-        return rate
-    size = bench.counter("bytes")
-    return size / (bench.median_ns / 1e9) if size and bench.median_ns else None
+def ops_per_second(bench):
+    """Operations per second: the 'ops' counter over the median time of one iteration."""
+    ops = bench.counter("ops")
+    return ops / (bench.median_ns / 1e9) if ops and bench.median_ns else None
 
 
-def params_of(runs, family_name: str, key: str) -> list:
-    """Values of one parameter in first-seen order (profiles, ops)."""
+def details(runs, family_name: str) -> list:
+    """The parameter-and-flag parts of a family's names (profile:app/container), first-seen."""
     seen = []
     for run in runs:
         for b in family(run, family_name):
-            value = b.name.param(key)
-            if value is not None and value not in seen:
-                seen.append(value)
+            if b.name.detail() not in seen:
+                seen.append(b.name.detail())
     return seen
 
 
-def find(run, family_name, target, backing, key, value):
+def find(run, family_name, target, backing, detail):
     for b in family(run, family_name):
         n = b.name
-        if (n.target, n.backing) == (target, backing) and n.param(key) == value:
+        if (n.target, n.backing) == (target, backing) and n.detail() == detail:
             return b
     return None

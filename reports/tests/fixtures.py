@@ -82,17 +82,22 @@ class BenchBuilder:
     def default_suite(self):
         for backing in self.backings:
             bw = BANDWIDTH[backing]
-            self.add(f"bound/copy/{backing}", 64e6, {"bytes_per_second": bw})
+            for size in (1 << 20, 64 << 20):  # bound/copy/BACKING/bytes:N, N >= 1 MiB
+                self.add(f"bound/copy/{backing}/bytes:{size}", size / bw * 1e9,
+                         {"bytes": size, "bytes_per_second": bw})
             for target in self.targets:
                 self._copy_up(target, backing, bw)
                 self._lookup(target, backing)
                 self._inodes(target, backing)
                 self._write_heavy(target, backing, bw)
-                self.add(f"readdir/{target}/{backing}/entries:1000/layers:4",
-                         200e3 + PER_CALL_NS[target] * 20, {"ops": 1})
+                for temp, mult in (("warm", 1), ("cold", 10)):
+                    self.add(f"readdir/{target}/{backing}/layers:16/entries:1000/{temp}",
+                             (200e3 + PER_CALL_NS[target] * 20) * mult,
+                             {"ops": 1, "entries": 1000})
                 for layers in (1, 16, 128):
                     self.add(f"mount/{target}/{backing}/layers:{layers}",
                              2e6 + layers * 1e5 + PER_CALL_NS[target] * 50)
+                self.add(f"mount/{target}/{backing}/layers:16/op:create_container", 5e6)
         self.add_error("copy_up/devicemapper/ext4/bytes:4096/dense",
                        "devicemapper: kernel has no dm-thin target")
         return self
@@ -105,32 +110,44 @@ class BenchBuilder:
                 data_ns = 0
             self.add(f"copy_up/{target}/{backing}/bytes:{size}/dense",
                      PER_CALL_NS[target] * 3 + data_ns,
-                     {"bytes_copied": 0 if reflink else size, "bytes": 4096})
-        self.add(f"copy_up/{target}/{backing}/bytes:{1 << 20}/chmod", PER_CALL_NS[target] * 2,
-                 {"bytes_copied": 1 << 20, "bytes": 0})
+                     {"bytes_copied": 0 if reflink else size, "bytes": 1})
+        for variant in ("second", "chmod"):
+            self.add(f"copy_up/{target}/{backing}/bytes:{1 << 20}/dense/{variant}",
+                     PER_CALL_NS[target] * 2, {"bytes_copied": 0, "bytes": 0})
+        self.add(f"copy_up/{target}/{backing}/bytes:{1 << 20}/sparse",
+                 PER_CALL_NS[target] * 4, {"bytes_copied": 4096, "bytes": 1})
 
     def _lookup(self, target, backing):
         for depth in DEPTHS:
-            for where in ("top", "bottom"):
-                levels = 1 if where == "top" else depth
+            for where in ("top", "middle", "bottom", "missing"):
+                levels = {"top": 1, "middle": depth // 2 + 1}.get(where, depth)
                 per_op = PER_CALL_NS[target] / 10 + 300 * levels
-                for temp, mult in (("warm", 1), ("cold", 25)):
-                    self.add(f"lookup/{target}/{backing}/depth:{depth}/where:{where}/{temp}",
-                             per_op * mult * LOOKUP_OPS, {"ops": LOOKUP_OPS})
+                for op, temp, mult, ops in (("stat", "warm", 1, LOOKUP_OPS),
+                                            ("open", "warm", 1.6, LOOKUP_OPS),
+                                            ("stat", "cold", 25, 1)):
+                    self.add(f"lookup/{target}/{backing}/depth:{depth}/where:{where}/op:{op}/"
+                             f"{temp}", per_op * mult * ops, {"ops": ops})
 
     def _inodes(self, target, backing):
         per_layer = {"vfs": 4000, "overlay": 900}.get(target, 60)
-        for profile, layers in (("base", 1), ("app", 5)):
-            expected = 4000 + per_layer * (layers - 1)
-            self.add(f"inode_usage/{target}/{backing}/profile:{profile}", 5e8,
-                     {"inodes": expected + 3, "inodes_expected": expected,
-                      "bytes_used": expected * 4096.0, "bytes_expected": expected * 4096.0})
+        for profile, layers in (("distro", 1), ("app", 5)):
+            for container in (False, True):
+                expected = 4000 + per_layer * (layers - 1) + (12 if container else 0)
+                self.add(f"inode_usage/{target}/{backing}/profile:{profile}"
+                         + ("/container" if container else ""), 5e8,
+                         {"inodes": expected + 3, "inodes_expected": expected,
+                          "bytes_used": expected * 4096.0, "bytes_expected": expected * 4096.0})
 
     def _write_heavy(self, target, backing, bw):
-        for op, size in (("random4k", 64 << 20), ("append", 256 << 20)):
-            ns = size / (bw * (0.3 if op == "random4k" else 0.9)) * 1e9 + PER_CALL_NS[target] * 200
-            self.add(f"write_heavy/{target}/{backing}/op:{op}", ns,
-                     {"bytes": size, "ops": size // 4096, "bytes_per_second": size / ns * 1e9})
+        size = 64 << 20
+        ns = size / (bw * 0.3) * 1e9 + PER_CALL_NS[target] * 200
+        self.add(f"write_heavy/{target}/{backing}/op:random4k/bytes:{size}", ns,
+                 {"bytes": size, "ops": size // 4096, "bytes_per_second": size / ns * 1e9})
+        for op, ops, per_op in (("create/files:2000", 2000, 20e3), ("append/files:500/depth:14",
+                                                                     500, 60e3),
+                                ("fsync/writes:64", 64, 2e6)):
+            self.add(f"write_heavy/{target}/{backing}/op:{op}",
+                     ops * (per_op + PER_CALL_NS[target]), {"ops": ops})
 
     def json(self):
         context = {
