@@ -119,17 +119,19 @@ def copy_up(runs, out_dir):
                 ax.plot(xs, [x / bandwidth * 1e9 for x in xs], color=BOUND_COLOR, lw=3,
                         alpha=0.55, ls=run_style(ri)[0], zorder=0)
                 drew_bound = True
-        if backing in ("xfs-reflink", "btrfs"):
-            ax.text(0.02, 0.97, "reflink copy-up is O(1) in N", transform=ax.transAxes,
-                    va="top", fontsize=8, color=BOUND_COLOR)
         bws = [fmt_rate(select.copy_bandwidth(r, backing)) for r in runs
                if select.copy_bandwidth(r, backing)]
         ax.set_title(f"{backing}" + (f"  (copy bandwidth {', '.join(bws)})" if bws else ""),
                      fontsize=10)
+        if not sizes:
+            _not_measured(ax)
+            continue
+        if backing in ("xfs-reflink", "btrfs"):
+            ax.text(0.02, 0.97, "reflink copy-up is O(1) in N", transform=ax.transAxes,
+                    va="top", fontsize=8, color=BOUND_COLOR)
         _log_axes(ax, _byte_ticks, _time_ticks)
-        if sizes:
-            ax.set_xticks(sorted(sizes))
-            ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(sorted(sizes))
+        ax.xaxis.set_minor_locator(NullLocator())
         _dense_time_ticks(ax)
         ax.set_xlabel("file size N (log)")
         ax.set_ylabel("copy-up latency (median, log)")
@@ -165,6 +167,9 @@ def lookup(runs, out_dir):
                             marker=marker, ms=4, color=target_color(target))
         place = "missing" if where == "missing" else f"at {where}"
         ax.set_title(f"{temp} cache, name {place} — {backing}", fontsize=10)
+        if not depths:
+            _not_measured(ax)
+            continue
         ax.set_xscale("log", base=2)
         if depths:
             ax.set_xticks(sorted(depths))
@@ -183,6 +188,13 @@ def lookup(runs, out_dir):
                "dentry cache hot, cold = caches dropped before the timed lookup.")
     return _save(fig, out_dir, "lookup", "Lookup latency vs layer depth", caption,
                  _right_edge(fig))
+
+
+def _not_measured(ax):
+    ax.text(0.5, 0.5, "not measured in this run", transform=ax.transAxes, ha="center",
+            va="center", color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def _dense_time_ticks(ax):
