@@ -5,11 +5,10 @@ import fcntl
 import io
 import os
 import shutil
-import signal
 import subprocess
 import tarfile
-import time
 
+from . import bounded
 from .errors import RunnerError
 
 QEMU = "qemu-system-x86_64"
@@ -117,18 +116,5 @@ def classify_console(console_text):
 
 
 def boot(cmd, timeout):
-    """Runs QEMU; returns (exit code or None on timeout, wall seconds, its output). Kills it on timeout."""
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        code = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
-        code = None
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return code, time.monotonic() - start, out.decode("utf-8", "replace")
+    """Runs QEMU; returns (exit code or None on timeout, wall seconds, its output)."""
+    return bounded.run(cmd, timeout)

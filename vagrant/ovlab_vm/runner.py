@@ -4,11 +4,9 @@ import dataclasses
 import json
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 
-from . import aptmirror, initramfs, kernels, kmodules, qemu, results
+from . import aptmirror, bounded, initramfs, kernels, kmodules, qemu, results
 from .errors import RunnerError
 from .payload import GUEST_DIR
 
@@ -130,20 +128,9 @@ def _run_directly(result, config, out):
             f.write(config.payload.steps_script())
         cmd = ["unshare", "-m", "--propagation", "private", "sh", os.path.join(GUEST_DIR, "run-payload.sh")]
         cmd += [steps, guest, bin_dir]
-        start = time.monotonic()
         with open(os.path.join(out, "console.log"), "wb") as log:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                code = proc.wait(timeout=config.timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                code = None
-            except BaseException:
-                proc.kill()
-                proc.wait()
-                raise
-        result.wall_seconds = round(time.monotonic() - start, 2)
+            code, wall, _ = bounded.run(cmd, config.timeout, stdout=log)
+        result.wall_seconds = round(wall, 2)
         if code is None:
             result.status = "timeout"
             raise RunnerError(f"the payload did not finish within the {config.timeout:.0f}s timeout")

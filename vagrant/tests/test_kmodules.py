@@ -1,5 +1,4 @@
 import lzma
-import os
 import struct
 
 import pytest

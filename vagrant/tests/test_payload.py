@@ -79,3 +79,23 @@ def test_run_payload_reports_first_failure(tmp_path):
     assert "two| broken" in proc.stdout
     assert [line.split()[:2] for line in (out / "steps.txt").read_text().splitlines()] == [["one", "0"], ["two", "3"], ["three", "0"]]
     assert (out / "one.txt").read_text() == "fine\n" and (out / "three.txt").exists()
+
+
+def test_bounded_run_kills_grandchildren(tmp_path):
+    from ovlab_vm import bounded
+
+    pidfile = tmp_path / "pid"
+    code, wall, _ = bounded.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"], 1)
+    assert code is None and wall < 10
+    pid = int(pidfile.read_text())
+    import time
+
+    time.sleep(0.2)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_bounded_run_returns_exit_and_output():
+    from ovlab_vm import bounded
+
+    code, _, out = bounded.run(["sh", "-c", "echo hi; exit 4"], 10)
+    assert (code, out) == (4, "hi\n")
