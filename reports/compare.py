@@ -64,7 +64,8 @@ def print_notes(result, args, runs, out=sys.stdout):
     for name in result.only_in_candidate:
         print(f"note: only in candidate: {name}", file=out)
     for name, side, reason in result.not_run:
-        print(f"note: not run in {side}: {name}: {reason}", file=out)
+        where = "either run" if side == "both" else f"the {side}"
+        print(f"note: not run in {where}: {name}: {reason}", file=out)
     emulated = [side for side, run in runs.items()
                 if str(run.context.get("emulated", "")).lower() == "true"]
     if len(emulated) == 1:

@@ -87,8 +87,7 @@ def compare(base: load.BenchRun, cand: load.BenchRun, threshold_pct: float,
     base_ok = {b.name.key: b for b in base.valid()}
     cand_ok = {b.name.key: b for b in cand.valid()}
     common = [k for k in base_ok if k in cand_ok]
-    not_run = [(b.name.key, "baseline", b.error) for b in base.errors()]
-    not_run += [(b.name.key, "candidate", b.error) for b in cand.errors()]
+    not_run = _not_run(base, cand)
     if not common:
         raise InputError(f"{base.path} and {cand.path} have no benchmark name in common "
                          f"(baseline has {len(base_ok)}, candidate {len(cand_ok)}); compare "
@@ -106,6 +105,15 @@ def compare(base: load.BenchRun, cand: load.BenchRun, threshold_pct: float,
                       [k for k in base_ok if k not in cand_ok and k not in errored],
                       [k for k in cand_ok if k not in base_ok and k not in errored],
                       not_run, unreachable)
+
+
+def _not_run(base, cand) -> list:
+    """(name, side, reason) of benchmarks that errored or were skipped; side is baseline,
+    candidate or both (then the candidate's reason)."""
+    failed = {b.name.key: ("baseline", b.error) for b in base.errors()}
+    for b in cand.errors():
+        failed[b.name.key] = ("both" if b.name.key in failed else "candidate", b.error)
+    return [(name, side, reason) for name, (side, reason) in failed.items()]
 
 
 def change(key, b, c, threshold_pct, alpha) -> Change:

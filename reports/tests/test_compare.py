@@ -168,3 +168,18 @@ def test_directory_with_two_runs_is_ambiguous(tmp_path, tool):
         small_run(tmp_path / "vm", f"{k}/bench.json")
     assert_one_line_error(tool("compare.py", tmp_path / "vm", tmp_path / "vm"),
                           "exactly one benchmark JSON")
+
+
+def test_benchmark_that_stopped_running_is_named(tmp_path, tool):
+    base = small_run(tmp_path, "base.json")
+    cand = fixtures.quick()
+    cand.add_error("copy_up/engine/ext4/bytes:4096/dense", "engine: broken")
+    data = cand.json()
+    data["benchmarks"] = [r for r in data["benchmarks"]
+                          if not r["name"].startswith("copy_up/engine/ext4/bytes:4096/dense/")
+                          or r.get("error_occurred")]
+    proc = tool("compare.py", base, fixtures.write_json(tmp_path / "cand.json", data))
+    assert proc.returncode == 0, proc.stdout
+    assert ("note: not run in the candidate: copy_up/engine/ext4/bytes:4096/dense: "
+            "engine: broken") in proc.stdout
+    assert "not run in either run: copy_up/devicemapper/ext4/bytes:4096/dense" in proc.stdout

@@ -46,7 +46,7 @@ def test_compare_and_report_on_real_json(gbench_json, tool, tmp_path):
     proc = tool("compare.py", gbench_json, gbench_json)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "4 same of 4" in proc.stdout
-    assert "not run in baseline: copy_up/devicemapper/ext4/bytes:4096/dense" in proc.stdout
+    assert "not run in either run: copy_up/devicemapper/ext4/bytes:4096/dense" in proc.stdout
     proc = tool("report.py", gbench_json, "--out", tmp_path / "r")
     assert proc.returncode == 0, proc.stderr
     assert sorted(os.listdir(tmp_path / "r")) == ["copy_up.png", "report.html", "summary.md"]
