@@ -9,6 +9,7 @@ from . import kmodules, payload as payload_mod
 from .errors import RunnerError
 
 BUSYBOX = "/bin/busybox"
+GUEST_BIN_DIR = "/ovlab/bin"  # the payload binaries ($OVLAB_BIN of run-payload.sh)
 
 
 def check_busybox(path=BUSYBOX):
@@ -35,7 +36,7 @@ def _write(staging, dest, text, mode=0o644):
     os.chmod(target, mode)
 
 
-def stage_payload(staging, payload, bin_dir="/ovlab/bin"):
+def stage_payload(staging, payload, bin_dir=GUEST_BIN_DIR):
     """Copies payload binaries to bin_dir and tools to /usr/bin, with every shared library."""
     libs = []
     for name, src in payload.binaries.items():

@@ -86,6 +86,7 @@ def _boot(result, config, out, vmlinuz, moddir):
     try:
         initrd = os.path.join(work, "initrd.gz")
         env = {"OVLAB_EMULATED": "1" if result.emulated else "0", "OVLAB_VM_ACCEL": config.accel}
+        env.update(config.payload.guest_env(initramfs.GUEST_BIN_DIR))
         initramfs.build(os.path.join(work, "root"), initrd, config.payload, tree, order, index, env)
         console, data = os.path.join(out, "console.log"), os.path.join(work, "data.log")
         disk = os.path.join(work, "results.img")

@@ -99,3 +99,14 @@ def test_bounded_run_returns_exit_and_output():
 
     code, _, out = bounded.run(["sh", "-c", "echo hi; exit 4"], 10)
     assert (code, out) == (4, "hi\n")
+
+
+def test_guest_env_points_at_ovlab_fuse(tmp_path):
+    fuse = tmp_path / "engine" / "fuse" / "ovlab-fuse"
+    fuse.parent.mkdir(parents=True)
+    fuse.write_text("#!/bin/sh\n")
+    fuse.chmod(0o755)
+    p = payload.build_payload("selftest", str(tmp_path), "kernel")
+    assert p.binaries["ovlab-fuse"] == str(fuse)
+    assert p.guest_env("/ovlab/bin") == {"OVLAB_FUSE": "/ovlab/bin/ovlab-fuse"}
+    assert payload.build_payload("selftest", str(tmp_path / "none"), "kernel").guest_env("/b") == {}
