@@ -169,6 +169,7 @@ int Main(int argc, char** argv) {
     return std::fprintf(stderr, "ovlab-bench: %s\n", st.error().message.c_str()), 2;
   }
   scratch::InstallSignalCleanup();
+  ExportOvlabFuseBinary();
 
   Session session(*plan, args->scratch_dir, args->seed);
   if (args->repetitions) session.set_repetitions(args->repetitions);

@@ -43,7 +43,9 @@ const std::vector<std::string>& AllTargetNames() {
 }
 
 std::string OvlabFuseBinary() {
-  if (const char* env = std::getenv("OVLAB_FUSE"); env && *env) return env;
+  for (const char* name : {"OVLAB_FUSE", "OVLAB_FUSE_BINARY"}) {
+    if (const char* env = std::getenv(name); env && *env) return env;
+  }
   std::string built = OVLAB_FUSE_BINARY;
   if (!built.empty() && ::access(built.c_str(), X_OK) == 0) return built;
   return "";
@@ -71,15 +73,19 @@ std::string TargetUnavailableReason(const std::string& name) {
   }
   if (DescribeTarget(name).kind == TargetKind::kDaemon) {
     if (::access("/dev/fuse", R_OK | W_OK) != 0) return "/dev/fuse is not usable here";
-    if (name == "fuse") {
-      if (OvlabFuseBinary().empty()) {
-        return "no `fuse` driver is registered and ovlab-fuse was not built (set OVLAB_FUSE=path)";
-      }
-    } else if (!HaveProgram(name)) {
+    if (name != "fuse" && !HaveProgram(name)) {
       return name + " is not installed (apt-get install " + name + ")";
     }
   }
+  if (name == "fuse" && OvlabFuseBinary().empty() && !HaveProgram("ovlab-fuse")) {
+    return "ovlab-fuse was neither built here nor installed (set OVLAB_FUSE_BINARY=path)";
+  }
   return "";
+}
+
+void ExportOvlabFuseBinary() {
+  std::string binary = OvlabFuseBinary();
+  if (!binary.empty()) ::setenv("OVLAB_FUSE_BINARY", binary.c_str(), 0);
 }
 
 std::string TargetContext(const std::string& name) {

@@ -29,5 +29,7 @@ TargetInfo DescribeTarget(const std::string& name);
 std::string TargetContext(const std::string& name);
 // The ovlab-fuse binary to run ("" when none was built and OVLAB_FUSE is unset).
 std::string OvlabFuseBinary();
+// Points the `fuse` driver at that binary (OVLAB_FUSE_BINARY, unless already set).
+void ExportOvlabFuseBinary();
 
 }  // namespace ovlab::bench
