@@ -1,6 +1,7 @@
 #include "conformance/harness.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,13 @@ Status Suite::Init(const SuiteOptions& options) {
   auto fs = scratch::ScratchFs::Create(so);
   if (!fs) return std::unexpected(WithContext(fs.error(), "scratch tmpfs for the fixtures"));
   scratch_ = std::move(*fs);
+  // Cases act as uid 1000 too: the private directory the scratch fs was made in must be
+  // traversable (not listable) by others.
+  for (std::string dir = scratch_->path(); dir != "/" && dir != "."; dir = DirName(dir)) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0111) != 0111)
+      ::chmod(dir.c_str(), (st.st_mode & 07777) | 0111);
+  }
   return {};
 }
 
