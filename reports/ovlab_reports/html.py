@@ -29,7 +29,7 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def table_html(table: Table) -> str:
+def table_html(table: Table, show_title=True) -> str:
     head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
     body = []
     for row in table.rows:
@@ -50,7 +50,8 @@ def table_html(table: Table) -> str:
     if table.collapsed:
         return (f"<details><summary>{_e(table.title)} ({len(table.rows)} rows)</summary>"
                 + "".join(parts) + "</details>")
-    return f"<h3>{_e(table.title)}</h3>" + "".join(parts)
+    title = f"<h3>{_e(table.title)}</h3>" if show_title else ""
+    return title + "".join(parts)
 
 
 def figure_html(plot) -> str:
@@ -74,6 +75,6 @@ def render(title, summary_lines, warnings, plots, sections) -> str:
         if not tables:
             continue
         out.append(f"<h2>{_e(heading)}</h2>")
-        out += [table_html(t) for t in tables]
+        out += [table_html(t, show_title=t.title != heading) for t in tables]
     out.append("</body></html>")
     return "\n".join(out) + "\n"

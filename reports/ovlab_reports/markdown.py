@@ -11,8 +11,8 @@ def _escape(text: str) -> str:
 MAX_ROWS = 60
 
 
-def table_md(table: Table) -> str:
-    lines = [f"### {table.title}", ""]
+def table_md(table: Table, show_title=True) -> str:
+    lines = [f"### {table.title}", ""] if show_title else []
     if not table.rows:
         lines += [table.note or "(no rows)", ""]
         return "\n".join(lines)
@@ -43,6 +43,6 @@ def render(title, summary_lines, warnings, plots, sections) -> str:
         if not shown:
             continue
         out += [f"## {heading}", ""]
-        out += [table_md(t) for t in shown]
+        out += [table_md(t, show_title=t.title != heading) for t in shown]
     out.append("The full tables are in report.html.")
     return "\n".join(out) + "\n"
