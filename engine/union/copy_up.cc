@@ -165,6 +165,7 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
     return fail(errno);
 
   node->upper = true;
+  node->lower_attr.reset();
   node->metacopy = meta;
   node->origin = !fh.empty();
   node->origin_fh = fh;

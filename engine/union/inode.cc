@@ -33,10 +33,19 @@ ino_t OriginIno(Union::Impl& impl, Node& node) {
 }  // namespace
 
 SysResult<struct stat> Union::Impl::Attr(Node& node) {
-  auto fd = TopObjectFd(node);
-  if (!fd) return SysFail(fd.error());
   struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) return SysFail(errno);
+  if (!node.upper && node.lower_attr && options.lookup_cache) {
+    st = *node.lower_attr;
+  } else if (!node.upper && !node.lowers.empty()) {
+    auto real = StatIn(lowers[node.lowers[0].layer], node.lowers[0].path);
+    if (!real) return SysFail(real.error());
+    st = *real;
+    node.lower_attr = st;
+  } else {
+    auto fd = TopObjectFd(node);
+    if (!fd) return SysFail(fd.error());
+    if (::fstat(fd->get(), &st) != 0) return SysFail(errno);
+  }
   node.type = st.st_mode & S_IFMT;
   node.perm = Node::Perm{st.st_mode, st.st_uid, st.st_gid};
   if (node.metacopy && !node.lowers.empty()) {

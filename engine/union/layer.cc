@@ -71,6 +71,10 @@ SysResult<UniqueFd> OpenDirIn(const Layer& layer, std::string_view rel) {
 }
 
 SysResult<struct stat> StatIn(const Layer& layer, std::string_view rel) {
+  if (IsPlainName(rel)) {
+    // One name below the root: nothing to resolve, no symlink can be crossed.
+    return StatAt(layer.root.get(), rel);
+  }
   auto fd = OpenIn(layer, rel, O_PATH | O_NOFOLLOW);
   if (!fd) return SysFail(fd.error());
   struct stat st {};

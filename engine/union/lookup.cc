@@ -328,7 +328,9 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
     }
   }
 
-  if (!stop && dir->index == nullptr && options.lookup_cache && dir->lowers.size() > 1)
+  // One listing of every lower dir pays off from the second uncached lookup in a directory.
+  if (!stop && dir->index == nullptr && options.lookup_cache && dir->lowers.size() > 1 &&
+      ++dir->lower_misses >= 2)
     dir->index = BuildIndex(lowers, *dir);
 
   for (size_t i = 0; i < positions.size() && !stop; ++i) {

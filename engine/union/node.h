@@ -48,7 +48,11 @@ struct Node {
   // object, or the copy-up origin / metacopy data source of an upper object).
   std::vector<LowerRef> lowers;
 
-  uint64_t nlookup = 0;  // FUSE lookup count
+  uint64_t nlookup = 0;       // FUSE lookup count
+  uint32_t lower_misses = 0;  // uncached lookups in this dir; the second one builds the index
+  // Attributes of a lower-only object: lower layers do not change under a union, and every
+  // change through the engine copies up first (which drops this).
+  std::optional<struct stat> lower_attr;
 
   // Owner, group and mode for permission checks on the walk; they change only through SetAttr.
   struct Perm {

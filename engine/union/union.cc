@@ -58,6 +58,7 @@ void Union::DropCaches() {
     node->negatives.clear();
     node->index.reset();
     node->perm.reset();
+    node->lower_attr.reset();
   };
   drop(impl_->root);
   for (auto& [id, node] : impl_->nodes) drop(node);

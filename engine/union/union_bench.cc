@@ -122,12 +122,17 @@ DeepStack MakeDeep(const std::string& root, int depth) {
   }
   WriteFile(d.lowers.front() + "/top", 16);
   WriteFile(d.lowers.back() + "/bottom", 16);
+  // An empty upper on both sides (the kernel wants 2 lowers without one); stat writes nothing.
   UnionOptions o;
   o.lowers = d.lowers;
+  o.upper = base + "/eu";
+  o.work = base + "/ew";
+  for (const auto& dir : {o.upper, o.work, base + "/ku", base + "/kw"})
+    Check(MakeDirs(dir).has_value(), "mkdir " + dir);
   auto u = Union::Open(o);
   Check(static_cast<bool>(u), u ? "" : u.error().message);
   d.engine = std::move(*u);
-  d.merged = env->MountKernel(d.lowers, "", "", base + "/merged");
+  d.merged = env->MountKernel(d.lowers, base + "/ku", base + "/kw", base + "/merged");
   return d;
 }
 
