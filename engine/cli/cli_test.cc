@@ -8,6 +8,7 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "base/strings.h"
+#include "drivers/store_test_util.h"
 #include "mount/mount.h"
 #include "scratch/scratch.h"
 
@@ -19,27 +20,9 @@ struct Ran {
   std::string out, err;
 };
 
-class CliTest : public testing::Test {
+// The store fixture gives a scratch tmpfs with root_ inside and checks nothing stays mounted.
+class CliTest : public drivers::testing_util::StoreTest {
  protected:
-  void SetUp() override {
-    scratch::ScratchOptions o;
-    o.size_bytes = 64ull << 20;
-    auto fs = scratch::ScratchFs::Create(o);
-    ASSERT_TRUE(fs) << fs.error().message;
-    fs_ = std::move(*fs);
-    root_ = JoinPath(fs_->path(), "root");
-  }
-  void TearDown() override {
-    if (!fs_) return;
-    auto mounts = mount::MountsUnder(fs_->path());
-    if (mounts) {
-      for (const auto& m : *mounts) {
-        if (m.target != fs_->path()) ADD_FAILURE() << "left mounted: " << m.target;
-      }
-    }
-    EXPECT_TRUE(fs_->Destroy());
-  }
-
   // ovlab --root <scratch>/root <args>, stdout and stderr kept apart.
   Ran Ovlab(std::vector<std::string> args, bool with_root = true) {
     if (with_root) args.insert(args.begin(), {"--root", root_});
@@ -76,9 +59,6 @@ class CliTest : public testing::Test {
     EXPECT_TRUE(StartsWith(r.err, "ovlab: ")) << r.err;
     EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
   }
-
-  std::unique_ptr<scratch::ScratchFs> fs_;
-  std::string root_;
 };
 
 TEST_F(CliTest, HelpOnEverySubcommand) {
