@@ -57,6 +57,7 @@ void Union::DropCaches() {
     for (auto& k : kids) impl_->Evict(node, k);
     node->negatives.clear();
     node->index.reset();
+    node->lower_misses = 0;
     node->perm.reset();
     node->lower_attr.reset();
   };
