@@ -158,6 +158,8 @@ std::string ScratchFs::Describe() const {
 }
 
 Result<std::unique_ptr<ScratchFs>> ScratchFs::Create(const ScratchOptions& options) {
+  // Part of the contract: a scratch fs never outlives SIGINT/SIGTERM, whoever forgot to ask.
+  InstallSignalCleanup();
   const BackingInfo& info = InfoFor(options.backing);
   if (auto st = CheckOptions(options, info); !st) return std::unexpected(st.error());
   std::string parent = options.parent_dir.empty() ? DefaultParentDir() : options.parent_dir;
