@@ -55,7 +55,8 @@ struct Created {
 };
 
 // One merged directory entry. `offset` is the stable cookie of the NEXT entry: pass it back to
-// ReadDir to continue after this one (FUSE semantics). "." and ".." come first (offsets 1, 2).
+// ReadDir to continue after this one (FUSE semantics). "." and ".." are included. The order is
+// the kernel's: names of the lowest layer first, then those of the upper and middle layers.
 struct DirEntry {
   std::string name;
   ino_t ino = 0;           // the st_ino that GetAttr reports for it ("." / ".." included)
@@ -109,7 +110,8 @@ class Union {
   bool read_only() const;  // no upper layer: every change fails with EROFS
   UnionStats stats() const;
   void ResetStats();
-  // Forgets cached lookups and directory indexes of nodes nobody holds (for cold measurements).
+  // Forgets cached lookups, attributes and directory indexes (for cold measurements). Nodes with
+  // a lookup count keep their ids.
   void DropCaches();
 
   // ---- Node level -------------------------------------------------------------------------------
