@@ -133,6 +133,7 @@ Status ParseSpeedOption(std::string_view key, std::string_view value, SpeedOptio
   }
   if (key == "ovlab_copy_file_range") return ParseOnOff(key, value, s.copy_file_range);
   if (key == "ovlab_keep_cache") return ParseOnOff(key, value, s.keep_cache);
+  if (key == "ovlab_cache_readdir") return ParseOnOff(key, value, s.cache_readdir);
   if (key == "ovlab_multithread") return ParseOnOff(key, value, s.multithread);
   if (key == "ovlab_clone_fd") return ParseOnOff(key, value, s.clone_fd);
   if (key == "ovlab_groups") return ParseOnOff(key, value, s.supplementary_groups);
@@ -395,6 +396,7 @@ defaults, nofail, _netdev and x-* are ignored).
 Speed options (for measurements):
   ovlab_entry_timeout=S, ovlab_attr_timeout=S, ovlab_negative_timeout=S   (1, 1, 0)
   ovlab_writeback_cache=on|off (off)      ovlab_keep_cache=on|off (on)
+  ovlab_cache_readdir=on|off (on: the kernel keeps listings until the directory changes)
   ovlab_splice_read|splice_write|splice_move=on|off, ovlab_splice=on|off (off)
   ovlab_max_write=BYTES (1M)              ovlab_max_readahead=BYTES (1M)
   ovlab_copy_file_range=on|off (on)       ovlab_readdirplus=on|off|auto (auto)

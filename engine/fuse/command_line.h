@@ -36,6 +36,7 @@ struct SpeedOptions {
   uint32_t max_readahead = 1u << 20;
   bool copy_file_range = true;  // serve copy_file_range(2) in the daemon
   bool keep_cache = true;       // keep the page cache of a file across opens
+  bool cache_readdir = true;    // the kernel caches directory listings (dropped on changes)
   ReaddirPlus readdirplus = ReaddirPlus::kAuto;
   bool multithread = true;           // fuse_session_loop_mt instead of fuse_session_loop
   unsigned max_threads = 10;         // worker limit of the multi-threaded loop

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <thread>
 
@@ -31,6 +32,23 @@ bool IsFuseMountOf(const std::string& path, const std::string& fstype_prefix) {
 }
 
 }  // namespace
+
+std::vector<pid_t> FindProcesses(const std::string& program, const std::string& arg) {
+  std::vector<pid_t> pids;
+  for (const auto& name : ListDir("/proc").value_or(std::vector<std::string>{})) {
+    auto pid = ParseUint(name);
+    if (!pid) continue;
+    auto cmdline = ReadFileText("/proc/" + name + "/cmdline");
+    auto stat = ReadFileText("/proc/" + name + "/stat");
+    if (!cmdline || !stat || stat->find(") Z") != std::string::npos) continue;  // zombies
+    std::vector<std::string> argv = Split(*cmdline, '\0');
+    if (argv.empty() || BaseName(argv[0]) != program) continue;
+    if (std::find(argv.begin() + 1, argv.end(), arg) != argv.end()) {
+      pids.push_back(static_cast<pid_t>(*pid));
+    }
+  }
+  return pids;
+}
 
 Status WaitForMount(const std::string& path, bool mounted, std::chrono::milliseconds timeout,
                     const std::string& fstype_prefix) {

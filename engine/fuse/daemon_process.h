@@ -55,6 +55,10 @@ class DaemonProcess {
   int cleanup_token_ = -1;
 };
 
+// Live processes whose program (base name of argv[0]) is `program` and that have `arg` among
+// their arguments: daemons that detached from whoever started them (mount.fuse3, the driver).
+std::vector<pid_t> FindProcesses(const std::string& program, const std::string& arg);
+
 // Waits until `path` is (or, with mounted=false, is no longer) the target of a mount whose type
 // starts with `fstype_prefix`.
 Status WaitForMount(const std::string& path, bool mounted, std::chrono::milliseconds timeout,

@@ -26,22 +26,8 @@ using unionfs::testing::FsView;
 using unionfs::testing::PutFile;
 using unionfs::testing::ReadText;
 
-// Processes of ovlab-fuse serving `mountpoint` (from their command lines).
 std::vector<pid_t> DaemonsServing(const std::string& mountpoint) {
-  std::vector<pid_t> pids;
-  for (const auto& name : ListDir("/proc").value_or(std::vector<std::string>{})) {
-    auto pid = ParseUint(name);
-    if (!pid) continue;
-    auto cmdline = ReadFileText("/proc/" + name + "/cmdline");
-    auto stat = ReadFileText("/proc/" + name + "/stat");
-    if (!cmdline || !stat || stat->find(") Z") != std::string::npos) continue;
-    std::vector<std::string> argv = Split(*cmdline, '\0');
-    if (argv.empty() || BaseName(argv[0]) != "ovlab-fuse") continue;
-    if (std::find(argv.begin(), argv.end(), mountpoint) != argv.end()) {
-      pids.push_back(static_cast<pid_t>(*pid));
-    }
-  }
-  return pids;
+  return FindProcesses("ovlab-fuse", mountpoint);
 }
 
 bool WaitNoDaemons(const std::string& mountpoint) {

@@ -315,6 +315,10 @@ void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = *h;
+  // Changes reach the layers only through this mount, and the kernel drops a cached listing
+  // when an entry is added or removed through it.
+  fi->cache_readdir = Ctx(req).speed.cache_readdir;
+  fi->keep_cache = Ctx(req).speed.cache_readdir;
   if (fuse_reply_open(req, fi) != 0) (void)Engine(req).ReleaseDir(*h);
 }
 
