@@ -14,6 +14,7 @@ Result<std::unique_ptr<Driver>> NewOverlay2Driver(const DriverOptions& options);
 Result<std::unique_ptr<Driver>> NewOverlayDriver(const DriverOptions& options);
 Result<std::unique_ptr<Driver>> NewVfsDriver(const DriverOptions& options);
 Result<std::unique_ptr<Driver>> NewFuseDriver(const DriverOptions& options);  // fuse_driver.cc
+Result<std::unique_ptr<Driver>> NewBtrfsDriver(const DriverOptions& options);  // btrfs.cc
 
 struct BuiltinDriver {
   const char* name;
@@ -26,6 +27,7 @@ inline constexpr BuiltinDriver kBuiltinDrivers[] = {
     {"overlay", NewOverlayDriver, true},
     {"vfs", NewVfsDriver, false},
     {"fuse", NewFuseDriver, false},  // overlay2 layout mounted by ovlab-fuse (engine/fuse)
+    {"btrfs", NewBtrfsDriver, false},  // a subvolume per layer; the factory checks the root
 };
 
 }  // namespace ovlab::drivers

@@ -51,10 +51,10 @@ class StoreTest : public testing::Test {
  protected:
   void SetUp() override { MakeScratch(64ull << 20); }
 
-  void MakeScratch(uint64_t bytes) {
+  void MakeScratch(uint64_t bytes, scratch::Backing backing = scratch::Backing::kTmpfs) {
     scratch::InstallSignalCleanup();
     scratch::ScratchOptions o;
-    o.backing = scratch::Backing::kTmpfs;
+    o.backing = backing;
     o.size_bytes = bytes;
     auto fs = scratch::ScratchFs::Create(o);
     ASSERT_TRUE(fs) << fs.error().message;

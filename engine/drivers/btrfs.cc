@@ -1,0 +1,341 @@
+// Docker's btrfs driver: every layer is a btrfs subvolume <home>/subvolumes/<id>; a child is a
+// writable snapshot of its parent's subvolume, so unchanged files share extents with the parent.
+// No mounts: Get returns the subvolume directory.
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <linux/magic.h>
+#include <linux/version.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "base/fs.h"
+#include "base/process.h"
+#include "base/scope_exit.h"
+#include "base/strings.h"
+#include "drivers/builtin_drivers.h"
+#include "drivers/parent_records.h"
+#include "drivers/tree_stats.h"
+#include "layout/apply_diff.h"
+#include "layout/overlay2_layout.h"
+
+namespace ovlab::drivers {
+namespace {
+
+constexpr char kName[] = "btrfs";
+constexpr mode_t kBtrfsHomeMode = 0710;  // moby btrfs: home and home/subvolumes
+// The root directory of every subvolume has this inode number (BTRFS_FIRST_FREE_OBJECTID).
+constexpr ino_t kSubvolumeRootIno = 256;
+
+bool IsSubvolumeRoot(const struct stat& st) {
+  return S_ISDIR(st.st_mode) && st.st_ino == kSubvolumeRootIno;
+}
+
+template <size_t N>
+Status CopyName(char (&dest)[N], const std::string& name) {
+  if (name.size() >= N) return Fail(ENAMETOOLONG, "subvolume name too long: " + name);
+  std::memcpy(dest, name.c_str(), name.size() + 1);
+  return {};
+}
+
+Status CreateSubvolume(const std::string& dir, const std::string& name) {
+  auto fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!fd) return std::unexpected(fd.error());
+  btrfs_ioctl_vol_args args{};
+  if (auto st = CopyName(args.name, name); !st) return st;
+  if (::ioctl(fd->get(), BTRFS_IOC_SUBVOL_CREATE, &args) != 0) {
+    return FailErrno(errno, "create btrfs subvolume " + JoinPath(dir, name));
+  }
+  return {};
+}
+
+// A writable snapshot of subvolume `source` named `dir`/`name`.
+Status SnapshotSubvolume(const std::string& source, const std::string& dir,
+                         const std::string& name) {
+  auto src = OpenPath(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!src) return std::unexpected(src.error());
+  auto dest = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!dest) return std::unexpected(dest.error());
+  btrfs_ioctl_vol_args_v2 args{};
+  args.fd = src->get();
+  if (auto st = CopyName(args.name, name); !st) return st;
+  if (::ioctl(dest->get(), BTRFS_IOC_SNAP_CREATE_V2, &args) != 0) {
+    return FailErrno(errno, "snapshot btrfs subvolume " + source + " as " + JoinPath(dir, name));
+  }
+  return {};
+}
+
+// Deletes subvolume `dir`/`name` after every subvolume nested in it (the kernel refuses to delete
+// a subvolume that still holds others).
+Status DestroySubvolume(const std::string& dir, const std::string& name);
+
+Status DestroyNestedSubvolumes(const std::string& tree) {
+  auto names = ListDir(tree);
+  if (!names) return std::unexpected(names.error());
+  for (const auto& n : *names) {
+    std::string path = JoinPath(tree, n);
+    auto st = LStat(path);
+    if (!st) return std::unexpected(st.error());
+    if (!S_ISDIR(st->st_mode)) continue;
+    auto done = IsSubvolumeRoot(*st) ? DestroySubvolume(tree, n) : DestroyNestedSubvolumes(path);
+    if (!done) return done;
+  }
+  return {};
+}
+
+Status DestroySubvolume(const std::string& dir, const std::string& name) {
+  std::string path = JoinPath(dir, name);
+  if (auto st = DestroyNestedSubvolumes(path); !st) return st;
+  auto fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!fd) return std::unexpected(fd.error());
+  btrfs_ioctl_vol_args args{};
+  if (auto st = CopyName(args.name, name); !st) return st;
+  if (::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args) != 0) {
+    return FailErrno(errno, "delete btrfs subvolume " + path);
+  }
+  return {};
+}
+
+// Quota group counters of one subvolume, from /sys/fs/btrfs/<fsid>/qgroups/0_<subvolume id>/.
+// nullopt-like empty string when quotas are off on the filesystem.
+std::string QgroupsDir(int fd) {
+  btrfs_ioctl_fs_info_args info{};
+  if (::ioctl(fd, BTRFS_IOC_FS_INFO, &info) != 0) return "";
+  const unsigned char* u = info.fsid;
+  std::string fsid = StrPrintf(
+      "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+      u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+  std::string dir = "/sys/fs/btrfs/" + fsid + "/qgroups";
+  return PathExists(dir) ? dir : "";
+}
+
+Result<uint64_t> SubvolumeId(int fd, const std::string& path) {
+  btrfs_ioctl_ino_lookup_args args{};
+  args.objectid = kSubvolumeRootIno;
+  if (::ioctl(fd, BTRFS_IOC_INO_LOOKUP, &args) != 0) {
+    return FailErrno(errno, "look up the subvolume id of " + path);
+  }
+  return static_cast<uint64_t>(args.treeid);
+}
+
+bool QuotasEnabled(const std::string& path) {
+  auto fd = OpenPath(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return fd && !QgroupsDir(fd->get()).empty();
+}
+
+// Bytes only this subvolume holds, or an empty optional when quotas are off.
+Result<std::optional<uint64_t>> ExclusiveBytes(const std::string& subvolume) {
+  auto fd = OpenPath(subvolume, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!fd) return std::unexpected(fd.error());
+  std::string qgroups = QgroupsDir(fd->get());
+  if (qgroups.empty()) return std::optional<uint64_t>();
+  auto id = SubvolumeId(fd->get(), subvolume);
+  if (!id) return std::unexpected(id.error());
+  // Counters change at transaction commit, and a rescan (after quotas were enabled on a
+  // filesystem holding data) must finish before they are right.
+  if (::syncfs(fd->get()) != 0) return FailErrno(errno, "syncfs " + subvolume);
+  btrfs_ioctl_quota_rescan_args rescan{};
+  (void)::ioctl(fd->get(), BTRFS_IOC_QUOTA_RESCAN_WAIT, &rescan);
+  std::string file = JoinPath(qgroups, StrPrintf("0_%llu/exclusive", (unsigned long long)*id));
+  auto text = ReadFileText(file);
+  if (!text) return std::unexpected(text.error());
+  return std::optional<uint64_t>(std::strtoull(text->c_str(), nullptr, 10));
+}
+
+std::string KernelRelease() {
+  struct utsname u;
+  return ::uname(&u) == 0 ? u.release : "<unknown>";
+}
+
+// btrfs-progs' version ("v6.2"), the closest thing to Docker's "Library Version" without
+// linking libbtrfsutil.
+std::string ProgsVersion() {
+  if (!HaveProgram("btrfs")) return "btrfs-progs not installed";
+  auto out = RunChecked({"btrfs", "--version"});
+  if (!out) return "<unknown>";
+  std::string v = *out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  return v;
+}
+
+class BtrfsDriver final : public Driver {
+ public:
+  explicit BtrfsDriver(const DriverOptions& options)
+      : home_(JoinPath(options.root, kName)), parents_(home_) {}
+
+  std::string Name() const override { return kName; }
+  std::string Home() const override { return home_; }
+
+  ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
+    if (auto st = ValidateLayerId(id); !st) return st;
+    if (PathExists(Dir(id))) return Fail(EEXIST, "layer " + id + " already exists");
+    if (!options.parent.empty() && !RequireLayer(options.parent)) {
+      return Fail(ENOENT, "parent layer " + options.parent + " does not exist: create it first");
+    }
+    // Making or snapshotting a subvolume is atomic; only the parent record can be left over.
+    auto made = options.parent.empty() ? CreateSubvolume(Subvolumes(), id)
+                                       : SnapshotSubvolume(Dir(options.parent), Subvolumes(), id);
+    if (!made) return made;
+    Rollback undo;
+    undo.Add([this, id] { (void)DestroySubvolume(Subvolumes(), id); });
+    if (!options.parent.empty()) {
+      if (auto st = parents_.Write(id, options.parent); !st) return st;
+    }
+    undo.Dismiss();
+    return {};
+  }
+
+  ovlab::Status Remove(const std::string& id) override {
+    if (auto st = RequireLayer(id); !st) return st;
+    if (InUse(id)) {
+      return Fail(EBUSY, "layer " + id + " is in use (Get without Put): release it first");
+    }
+    auto children = parents_.ChildrenOf(id);
+    if (!children) return std::unexpected(children.error());
+    if (auto st = RefuseIfChildren(id, *children); !st) return st;
+    if (auto st = DestroySubvolume(Subvolumes(), id); !st) return st;
+    parents_.Erase(id);
+    return {};
+  }
+
+  Result<std::string> Get(const std::string& id) override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    std::lock_guard lock(mu_);
+    ++refs_[id];
+    return Dir(id);
+  }
+
+  // Counts only references this process took; a Put from another process (the CLI's `umount`)
+  // has nothing to release, as there is nothing mounted.
+  ovlab::Status Put(const std::string& id) override {
+    if (auto st = RequireLayer(id); !st) return st;
+    std::lock_guard lock(mu_);
+    auto it = refs_.find(id);
+    if (it != refs_.end() && --it->second == 0) refs_.erase(it);
+    return {};
+  }
+
+  bool Exists(const std::string& id) const override {
+    return ValidateLayerId(id) && PathExists(Dir(id));
+  }
+
+  Result<std::vector<std::string>> List() const override {
+    return layout::ListLayers(Subvolumes());
+  }
+
+  Result<std::string> Parent(const std::string& id) const override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    return parents_.Read(id);
+  }
+
+  ovlab::Status ApplyDiff(const std::string& id, const std::string& staged) override {
+    if (auto st = RequireLayer(id); !st) return st;
+    return layout::ApplyStagedDiff(staged, Dir(id), layout::WhiteoutStyle::kDelete);
+  }
+
+  StatusFields Status() const override {
+    bool quotas = QuotasEnabled(Subvolumes());
+    return {
+        {"Backing Filesystem", BackingFsName(home_)},
+        {"Build Version", StrPrintf("linux/btrfs.h of kernel headers %d.%d",
+                                    LINUX_VERSION_CODE >> 16, (LINUX_VERSION_CODE >> 8) & 0xff)},
+        {"Library Version", ProgsVersion()},
+        {"Kernel", KernelRelease()},
+        {"Quotas", quotas ? "enabled" : "disabled"},
+        {"Usage Bytes",
+         quotas ? "exclusive to the layer (qgroup)" : "du of the subvolume (quotas disabled)"}};
+  }
+
+  Result<LayerUsage> Usage(const std::string& id) const override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    auto usage = TreeUsage(Dir(id));
+    if (!usage) return usage;
+    auto exclusive = ExclusiveBytes(Dir(id));
+    if (!exclusive) return std::unexpected(exclusive.error());
+    if (*exclusive) usage->bytes = **exclusive;
+    return usage;
+  }
+
+  Result<std::vector<Change>> Changes(const std::string& id) override {
+    auto parent = Parent(id);
+    if (!parent) return std::unexpected(parent.error());
+    return TreeChanges(parent->empty() ? "" : Dir(*parent), Dir(id));
+  }
+
+  Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    return std::map<std::string, std::string>{{"SourceDir", Dir(id)}};
+  }
+
+  // Left over by an interrupted Create/Remove: a parent record without its subvolume, or an
+  // entry of subvolumes/ that is not a subvolume.
+  Result<std::vector<CheckFinding>> Check(bool repair) override {
+    std::vector<CheckFinding> findings;
+    auto names = ListDir(Subvolumes());
+    if (!names) return std::unexpected(names.error());
+    for (const auto& n : *names) {
+      auto st = LStat(JoinPath(Subvolumes(), n));
+      if (st && IsSubvolumeRoot(*st)) continue;
+      findings.push_back({n, "not a btrfs subvolume: " + JoinPath(Subvolumes(), n), false});
+    }
+    auto records = ListDir(JoinPath(home_, ".parents"));
+    if (!records) return std::unexpected(records.error());
+    for (const auto& n : *records) {
+      if (PathExists(Dir(n))) continue;
+      if (repair) parents_.Erase(n);
+      findings.push_back({n, "parent record of a missing subvolume", repair});
+    }
+    return findings;
+  }
+
+ private:
+  std::string Subvolumes() const { return JoinPath(home_, "subvolumes"); }
+  std::string Dir(const std::string& id) const { return JoinPath(Subvolumes(), id); }
+  ovlab::Status RequireLayer(const std::string& id) const {
+    if (auto st = ValidateLayerId(id); !st) return st;
+    if (!PathExists(Dir(id))) return Fail(ENOENT, "layer " + id + " does not exist in " + home_);
+    return {};
+  }
+  bool InUse(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return refs_.contains(id);
+  }
+
+  std::string home_;
+  ParentRecords parents_;
+  std::mutex mu_;
+  std::map<std::string, int> refs_;
+};
+
+// Docker looks at the home when it exists (it may be a separate mount), else at its parent.
+Status RequireBtrfs(const std::string& root, const std::string& home) {
+  std::string probe = PathExists(home) ? home : root;
+  struct statfs fs;
+  if (::statfs(probe.c_str(), &fs) != 0) return FailErrno(errno, "statfs " + probe);
+  if (static_cast<unsigned long>(fs.f_type) == BTRFS_SUPER_MAGIC) return {};
+  return Fail(EINVAL, "btrfs driver needs " + probe + " on btrfs; it is on " +
+                          BackingFsName(probe) + ": use a --root on a btrfs filesystem");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Driver>> NewBtrfsDriver(const DriverOptions& options) {
+  std::string home = JoinPath(options.root, kName);
+  if (auto st = RequireBtrfs(options.root, home); !st) return std::unexpected(st.error());
+  for (const auto& dir : {home, JoinPath(home, "subvolumes")}) {
+    if (PathExists(dir)) continue;
+    if (auto st = MakeDir(dir, kBtrfsHomeMode); !st) return std::unexpected(st.error());
+  }
+  if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
+  return std::unique_ptr<Driver>(new BtrfsDriver(options));
+}
+
+}  // namespace ovlab::drivers
