@@ -32,7 +32,10 @@ std::vector<Where> Places(uint32_t depth) {
 
 // Depths of the family for this target: the plan's, plus the kernel's deep stack.
 std::vector<uint32_t> Depths(const RunPlan& p, const std::string& target) {
-  std::vector<uint32_t> depths = p.depths;
+  std::vector<uint32_t> depths;
+  for (uint32_t d : p.depths) {
+    if (target != "vfs" || !p.vfs_max_depth || d <= p.vfs_max_depth) depths.push_back(d);
+  }
   if (p.kernel_extra_depth && DescribeTarget(target).kernel_overlay) {
     depths.push_back(p.kernel_extra_depth);
   }
@@ -46,8 +49,13 @@ bool IsCold(const RunPlan& p, uint32_t depth) {
   return depth > 128 && !p.cold_depths.empty();
 }
 
+// Docker's lower limit, or the kernel's for the stacks deeper than Docker allows.
+size_t MaxDepthFor(uint32_t depth) {
+  return depth > 128 ? 500 : 128;
+}
+
 Result<Stack*> DeepStack(Session& s, const std::string& target, Backing b, uint32_t depth) {
-  return s.GetStack(target, b, DeepProfile(depth), depth > 128 ? 500 : 128);
+  return s.GetStack(target, b, DeepProfile(depth), MaxDepthFor(depth));
 }
 
 // stat, or open+close: ENOENT is the expected answer for the missing name.
@@ -202,7 +210,8 @@ void RegisterMount(Session& s, const std::string& target, Backing b, uint32_t de
         StrPrintf("mount/%s/%s/layers:%u", target.c_str(), scratch::BackingName(b), depth);
     s.Add(base, 3,
           [&s, target, b, depth](benchmark::State& st) { MountInstance(s, target, b, depth, st); });
-    if (!driver) return;
+    // A container needs depth + 1 lowers (init + rw layer): Docker's 128 allow depth <= 127.
+    if (!driver || depth + 1 > MaxDepthFor(depth)) return;
     for (bool create : {true, false}) {
       s.Add(base + (create ? "/op:create_container" : "/op:remove_container"), 3,
             [&s, target, b, depth, create](benchmark::State& st) {

@@ -38,11 +38,13 @@ RunPlan Default() {
   p.repetitions = 5;
   p.scratch_bytes = 8 * GiB;
   p.backings = {Backing::kExt4, Backing::kXfsReflink, Backing::kTmpfs};
-  p.dense_sizes = {4 * KiB, 256 * KiB, 4 * MiB, 64 * MiB};
+  p.dense_sizes = {4 * KiB, MiB, 64 * MiB};
   p.sparse_sizes = {64 * MiB};
-  p.second_sizes = {4 * MiB};
-  p.metadata_sizes = {4 * MiB};
+  p.second_sizes = {MiB};
+  p.metadata_sizes = {MiB};
   p.usage_profiles = {"slim"};
+  p.usage_on_all_backings = false;  // the counts do not depend on the backing (checked in full)
+  p.vfs_max_depth = 32;
   p.depths = {1, 8, 32, 128};
   p.cold_depths = {128};
   p.stat_wheres = {"top", "middle", "bottom", "missing"};

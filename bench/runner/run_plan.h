@@ -33,6 +33,9 @@ struct RunPlan {
   std::vector<uint32_t> depths, cold_depths;
   std::vector<std::string> stat_wheres, open_wheres, cold_wheres;
   uint32_t kernel_extra_depth = 0;  // a deeper stack for kernel targets only (500), 0 = none
+  // vfs is flat (lookups cost the same at any depth) but a deep vfs stack copies the tree once
+  // per layer: the deepest vfs stack built (0 = no limit).
+  uint32_t vfs_max_depth = 0;
   // write_heavy
   uint64_t random_file_bytes = 0;
   uint32_t random_writes = 0, create_files = 0, append_files = 0, fsync_writes = 0;

@@ -155,7 +155,8 @@ uint64_t Stack::NextIndex() {
 }
 
 Status Stack::MakeCold() {
-  bool restart = state_->info.kind != TargetKind::kDriver;
+  // FUSE daemons keep their own caches: they are restarted (the fuse driver's with Put/Get).
+  bool restart = state_->info.kind != TargetKind::kDriver || state_->target == "fuse";
   if (restart) {
     if (auto st = state_->Down(); !st) return st;
   }
