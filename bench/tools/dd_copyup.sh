@@ -13,7 +13,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
-truncate -s 4G "$dir/img"
+truncate -s 8G "$dir/img"
 case $fs in
   ext4) mkfs.ext4 -F -q "$dir/img" ;;
   xfs-reflink) mkfs.xfs -f -q -m reflink=1 -n ftype=1 "$dir/img" ;;
