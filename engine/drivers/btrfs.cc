@@ -22,10 +22,9 @@
 #include "base/scope_exit.h"
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
+#include "drivers/full_tree_driver.h"
 #include "drivers/parent_records.h"
 #include "drivers/tree_stats.h"
-#include "layout/apply_diff.h"
-#include "layout/overlay2_layout.h"
 
 namespace ovlab::drivers {
 namespace {
@@ -166,13 +165,10 @@ std::string ProgsVersion() {
   return v;
 }
 
-class BtrfsDriver final : public Driver {
+class BtrfsDriver final : public FullTreeDriver {
  public:
   explicit BtrfsDriver(const DriverOptions& options)
-      : home_(JoinPath(options.root, kName)), parents_(home_) {}
-
-  std::string Name() const override { return kName; }
-  std::string Home() const override { return home_; }
+      : FullTreeDriver(kName, options.root, "subvolumes") {}
 
   ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
     if (auto st = ValidateLayerId(id); !st) return st;
@@ -181,11 +177,11 @@ class BtrfsDriver final : public Driver {
       return Fail(ENOENT, "parent layer " + options.parent + " does not exist: create it first");
     }
     // Making or snapshotting a subvolume is atomic; only the parent record can be left over.
-    auto made = options.parent.empty() ? CreateSubvolume(Subvolumes(), id)
-                                       : SnapshotSubvolume(Dir(options.parent), Subvolumes(), id);
+    auto made = options.parent.empty() ? CreateSubvolume(LayersDir(), id)
+                                       : SnapshotSubvolume(Dir(options.parent), LayersDir(), id);
     if (!made) return made;
     Rollback undo;
-    undo.Add([this, id] { (void)DestroySubvolume(Subvolumes(), id); });
+    undo.Add([this, id] { (void)DestroySubvolume(LayersDir(), id); });
     if (!options.parent.empty()) {
       if (auto st = parents_.Write(id, options.parent); !st) return st;
     }
@@ -201,7 +197,7 @@ class BtrfsDriver final : public Driver {
     auto children = parents_.ChildrenOf(id);
     if (!children) return std::unexpected(children.error());
     if (auto st = RefuseIfChildren(id, *children); !st) return st;
-    if (auto st = DestroySubvolume(Subvolumes(), id); !st) return st;
+    if (auto st = DestroySubvolume(LayersDir(), id); !st) return st;
     parents_.Erase(id);
     return {};
   }
@@ -223,26 +219,8 @@ class BtrfsDriver final : public Driver {
     return {};
   }
 
-  bool Exists(const std::string& id) const override {
-    return ValidateLayerId(id) && PathExists(Dir(id));
-  }
-
-  Result<std::vector<std::string>> List() const override {
-    return layout::ListLayers(Subvolumes());
-  }
-
-  Result<std::string> Parent(const std::string& id) const override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
-    return parents_.Read(id);
-  }
-
-  ovlab::Status ApplyDiff(const std::string& id, const std::string& staged) override {
-    if (auto st = RequireLayer(id); !st) return st;
-    return layout::ApplyStagedDiff(staged, Dir(id), layout::WhiteoutStyle::kDelete);
-  }
-
   StatusFields Status() const override {
-    bool quotas = QuotasEnabled(Subvolumes());
+    bool quotas = QuotasEnabled(LayersDir());
     return {
         {"Backing Filesystem", BackingFsName(home_)},
         {"Build Version", StrPrintf("linux/btrfs.h of kernel headers %d.%d",
@@ -264,27 +242,16 @@ class BtrfsDriver final : public Driver {
     return usage;
   }
 
-  Result<std::vector<Change>> Changes(const std::string& id) override {
-    auto parent = Parent(id);
-    if (!parent) return std::unexpected(parent.error());
-    return TreeChanges(parent->empty() ? "" : Dir(*parent), Dir(id));
-  }
-
-  Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
-    return std::map<std::string, std::string>{{"SourceDir", Dir(id)}};
-  }
-
   // Left over by an interrupted Create/Remove: a parent record without its subvolume, or an
   // entry of subvolumes/ that is not a subvolume.
   Result<std::vector<CheckFinding>> Check(bool repair) override {
     std::vector<CheckFinding> findings;
-    auto names = ListDir(Subvolumes());
+    auto names = ListDir(LayersDir());
     if (!names) return std::unexpected(names.error());
     for (const auto& n : *names) {
-      auto st = LStat(JoinPath(Subvolumes(), n));
+      auto st = LStat(JoinPath(LayersDir(), n));
       if (st && IsSubvolumeRoot(*st)) continue;
-      findings.push_back({n, "not a btrfs subvolume: " + JoinPath(Subvolumes(), n), false});
+      findings.push_back({n, "not a btrfs subvolume: " + JoinPath(LayersDir(), n), false});
     }
     auto records = ListDir(JoinPath(home_, ".parents"));
     if (!records) return std::unexpected(records.error());
@@ -297,20 +264,11 @@ class BtrfsDriver final : public Driver {
   }
 
  private:
-  std::string Subvolumes() const { return JoinPath(home_, "subvolumes"); }
-  std::string Dir(const std::string& id) const { return JoinPath(Subvolumes(), id); }
-  ovlab::Status RequireLayer(const std::string& id) const {
-    if (auto st = ValidateLayerId(id); !st) return st;
-    if (!PathExists(Dir(id))) return Fail(ENOENT, "layer " + id + " does not exist in " + home_);
-    return {};
-  }
   bool InUse(const std::string& id) {
     std::lock_guard lock(mu_);
     return refs_.contains(id);
   }
 
-  std::string home_;
-  ParentRecords parents_;
   std::mutex mu_;
   std::map<std::string, int> refs_;
 };

@@ -9,6 +9,7 @@
 #include "base/scope_exit.h"
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
+#include "drivers/full_tree_driver.h"
 #include "drivers/parent_records.h"
 #include "drivers/tree_stats.h"
 #include "io/tree_copy.h"
@@ -22,13 +23,9 @@ constexpr char kName[] = "vfs";
 constexpr mode_t kVfsHomeMode = 0710;   // moby vfs: home and home/dir
 constexpr mode_t kVfsLayerMode = 0755;  // moby vfs: each layer directory
 
-class VfsDriver final : public Driver {
+class VfsDriver final : public FullTreeDriver {
  public:
-  explicit VfsDriver(const DriverOptions& options)
-      : home_(JoinPath(options.root, kName)), parents_(home_) {}
-
-  std::string Name() const override { return kName; }
-  std::string Home() const override { return home_; }
+  explicit VfsDriver(const DriverOptions& options) : FullTreeDriver(kName, options.root, "dir") {}
 
   ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
     if (auto st = ValidateLayerId(id); !st) return st;
@@ -39,7 +36,7 @@ class VfsDriver final : public Driver {
       }
     }
     // Built under a temporary name, renamed into place: never half a layer.
-    std::string tmp = JoinPath(JoinPath(home_, "dir"), std::string(layout::kTempPrefix) + id);
+    std::string tmp = JoinPath(LayersDir(), std::string(layout::kTempPrefix) + id);
     Rollback undo;
     undo.Add([tmp] { (void)RemoveTree(tmp); });
     if (options.parent.empty()) {
@@ -68,24 +65,6 @@ class VfsDriver final : public Driver {
   }
   ovlab::Status Put(const std::string& id) override { return RequireLayer(id); }
 
-  bool Exists(const std::string& id) const override {
-    return ValidateLayerId(id) && PathExists(Dir(id));
-  }
-
-  Result<std::vector<std::string>> List() const override {
-    return layout::ListLayers(JoinPath(home_, "dir"));
-  }
-
-  Result<std::string> Parent(const std::string& id) const override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
-    return parents_.Read(id);
-  }
-
-  ovlab::Status ApplyDiff(const std::string& id, const std::string& staged) override {
-    if (auto st = RequireLayer(id); !st) return st;
-    return layout::ApplyStagedDiff(staged, Dir(id), layout::WhiteoutStyle::kDelete);
-  }
-
   StatusFields Status() const override { return {{"Backing Filesystem", BackingFsName(home_)}}; }
 
   Result<LayerUsage> Usage(const std::string& id) const override {
@@ -93,41 +72,19 @@ class VfsDriver final : public Driver {
     return TreeUsage(Dir(id));
   }
 
-  Result<std::vector<Change>> Changes(const std::string& id) override {
-    auto parent = Parent(id);
-    if (!parent) return std::unexpected(parent.error());
-    return TreeChanges(parent->empty() ? "" : Dir(*parent), Dir(id));
-  }
-
-  Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
-    return std::map<std::string, std::string>{{"SourceDir", Dir(id)}};
-  }
-
   // vfs keeps no links or mounts: only leftovers of interrupted creates can be wrong.
   Result<std::vector<CheckFinding>> Check(bool repair) override {
-    auto names = ListDir(JoinPath(home_, "dir"));
+    auto names = ListDir(LayersDir());
     if (!names) return std::unexpected(names.error());
     std::vector<CheckFinding> findings;
     for (const auto& n : *names) {
       if (n.rfind(layout::kTempPrefix, 0) != 0) continue;
-      std::string path = JoinPath(JoinPath(home_, "dir"), n);
+      std::string path = JoinPath(LayersDir(), n);
       bool repaired = repair && RemoveTree(path).has_value();
       findings.push_back({"", "leftover of an interrupted create: " + path, repaired});
     }
     return findings;
   }
-
- private:
-  std::string Dir(const std::string& id) const { return JoinPath(JoinPath(home_, "dir"), id); }
-  ovlab::Status RequireLayer(const std::string& id) const {
-    if (auto st = ValidateLayerId(id); !st) return st;
-    if (!PathExists(Dir(id))) return Fail(ENOENT, "layer " + id + " does not exist in " + home_);
-    return {};
-  }
-
-  std::string home_;
-  ParentRecords parents_;
 };
 
 ovlab::Status MakeHomeDir(const std::string& path, mode_t mode) {
