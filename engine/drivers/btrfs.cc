@@ -72,8 +72,8 @@ Status SnapshotSubvolume(const std::string& source, const std::string& dir,
   return {};
 }
 
-// Deletes subvolume `dir`/`name` after every subvolume nested in it (the kernel refuses to delete
-// a subvolume that still holds others).
+// Deletes subvolume `dir`/`name`. The kernel refuses (ENOTEMPTY) while subvolumes are nested in
+// it; only then is the tree walked to delete those first.
 Status DestroySubvolume(const std::string& dir, const std::string& name);
 
 Status DestroyNestedSubvolumes(const std::string& tree) {
@@ -92,19 +92,21 @@ Status DestroyNestedSubvolumes(const std::string& tree) {
 
 Status DestroySubvolume(const std::string& dir, const std::string& name) {
   std::string path = JoinPath(dir, name);
-  if (auto st = DestroyNestedSubvolumes(path); !st) return st;
   auto fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (!fd) return std::unexpected(fd.error());
   btrfs_ioctl_vol_args args{};
   if (auto st = CopyName(args.name, name); !st) return st;
-  if (::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args) != 0) {
-    return FailErrno(errno, "delete btrfs subvolume " + path);
+  int rc = ::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args);
+  if (rc != 0 && errno == ENOTEMPTY) {
+    if (auto st = DestroyNestedSubvolumes(path); !st) return st;
+    rc = ::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args);
   }
+  if (rc != 0) return FailErrno(errno, "delete btrfs subvolume " + path);
   return {};
 }
 
-// Quota group counters of one subvolume, from /sys/fs/btrfs/<fsid>/qgroups/0_<subvolume id>/.
-// nullopt-like empty string when quotas are off on the filesystem.
+// The filesystem's quota groups in sysfs (/sys/fs/btrfs/<fsid>/qgroups, holding
+// 0_<subvolume id>/exclusive), or "" when quotas are off.
 std::string QgroupsDir(int fd) {
   btrfs_ioctl_fs_info_args info{};
   if (::ioctl(fd, BTRFS_IOC_FS_INFO, &info) != 0) return "";
@@ -176,15 +178,18 @@ class BtrfsDriver final : public FullTreeDriver {
     if (!options.parent.empty() && !RequireLayer(options.parent)) {
       return Fail(ENOENT, "parent layer " + options.parent + " does not exist: create it first");
     }
-    // Making or snapshotting a subvolume is atomic; only the parent record can be left over.
+    // The parent record goes first: a crash before the (atomic) snapshot leaves only a record of
+    // a missing subvolume, which Check finds, never a child that looks like a base layer.
+    Rollback undo;
+    if (options.parent.empty()) {
+      parents_.Erase(id);  // such a leftover would make the new base look like a child
+    } else {
+      if (auto st = parents_.Write(id, options.parent); !st) return st;
+      undo.Add([this, id] { parents_.Erase(id); });
+    }
     auto made = options.parent.empty() ? CreateSubvolume(LayersDir(), id)
                                        : SnapshotSubvolume(Dir(options.parent), LayersDir(), id);
     if (!made) return made;
-    Rollback undo;
-    undo.Add([this, id] { (void)DestroySubvolume(LayersDir(), id); });
-    if (!options.parent.empty()) {
-      if (auto st = parents_.Write(id, options.parent); !st) return st;
-    }
     undo.Dismiss();
     return {};
   }

@@ -304,6 +304,13 @@ TEST_F(BtrfsTest, CheckRepairsParentRecordsOfMissingSubvolumes) {
   ASSERT_TRUE(d.Create("base", {}));
   ASSERT_TRUE(MakeDir(JoinPath(root_, "btrfs/subvolumes/plain"), 0755));
   ASSERT_TRUE(WriteFileAtomic(JoinPath(root_, "btrfs/.parents/gone"), "base", 0600));
+  // A snapshot of something that is not a subvolume fails and leaves no parent record behind.
+  auto bad = d.Create("x", {.parent = "plain"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("snapshot btrfs subvolume"), std::string::npos)
+      << bad.error().message;
+  EXPECT_FALSE(PathExists(JoinPath(root_, "btrfs/.parents/x")));
+  EXPECT_FALSE(PathExists(JoinPath(root_, "btrfs/subvolumes/x")));
   auto found = d.Check(true);
   ASSERT_TRUE(found);
   ASSERT_EQ(found->size(), 2u);
