@@ -18,8 +18,9 @@ namespace ovlab::unionfs {
 
 namespace {
 
+// The overlay's own xattrs describe the lower object, not the copy; escaped user ones are kept.
 bool KeepOnCopyUp(std::string_view name) {
-  return !IsOverlayXattr(name);
+  return !IsPrivateXattr(name);
 }
 
 std::string ProcEntry(int dirfd, std::string_view name) {

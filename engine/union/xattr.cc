@@ -1,7 +1,9 @@
 // Extended attributes (the kernel's xattrs.c): reads come from the visible object, changes copy
-// up first (CU1), and the overlay's own trusted.overlay.* names are neither listed nor usable
-// (XA1). Namespace rules follow the VFS: trusted.* is for root only, user.* only on regular files
-// and directories and guarded by the read/write permission.
+// up first (CU1). XA1 as the kernel (>= 6.7) does it: a user's "trusted.overlay.X" is stored
+// escaped as "trusted.overlay.overlay.X" and listed unescaped, so the overlay's own private xattrs
+// (opaque, redirect, origin, ...) are never visible or changeable as themselves. Namespace rules
+// follow the VFS: trusted.* is for root only, user.* only on regular files and directories and
+// guarded by the read/write permission.
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -48,10 +50,11 @@ SysResult<std::string> Union::Impl::GetXattr(const Cred& cred, const NodePtr& no
   auto st = Attr(*node);
   if (!st) return SysFail(st.error());
   if (auto p = XattrPermission(cred, *st, name, kMayRead); !p) return SysFail(p.error());
-  if (IsOverlayXattr(name)) return SysFail(ENODATA);  // hidden, as the kernel answers
+  auto stored = EscapeXattrName(name);
+  if (!stored) return SysFail(stored.error());
   auto fd = TopObjectFd(*node);
   if (!fd) return SysFail(fd.error());
-  return GetXattrFd(fd->get(), name);
+  return GetXattrFd(fd->get(), *stored);
 }
 
 SysResult<void> Union::Impl::SetXattr(const Cred& cred, const NodePtr& node, std::string_view name,
@@ -60,11 +63,12 @@ SysResult<void> Union::Impl::SetXattr(const Cred& cred, const NodePtr& node, std
   if (!st) return SysFail(st.error());
   if (read_only()) return SysFail(EROFS);
   if (auto p = XattrPermission(cred, *st, name, kMayWrite); !p) return p;
-  if (IsOverlayXattr(name)) return SysFail(EOPNOTSUPP);
+  auto stored = EscapeXattrName(name);
+  if (!stored) return SysFail(stored.error());
   if (auto c = CopyUp(node, false); !c) return c;
   auto e = UpperEntry(*node);
   if (!e) return SysFail(e.error());
-  return SetXattrAt(e->first.get(), e->second, name, value, flags);
+  return SetXattrAt(e->first.get(), e->second, *stored, value, flags);
 }
 
 SysResult<std::vector<std::string>> Union::Impl::ListXattr(const Cred& cred, const NodePtr& node) {
@@ -74,9 +78,9 @@ SysResult<std::vector<std::string>> Union::Impl::ListXattr(const Cred& cred, con
   if (!names) return names;
   std::vector<std::string> out;
   for (auto& n : *names) {
-    if (IsOverlayXattr(n)) continue;
+    if (IsPrivateXattr(n)) continue;
     if (IsTrusted(n) && !cred.IsRoot()) continue;
-    out.push_back(std::move(n));
+    out.push_back(UnescapeXattrName(n));
   }
   return out;
 }
@@ -87,15 +91,16 @@ SysResult<void> Union::Impl::RemoveXattr(const Cred& cred, const NodePtr& node,
   if (!st) return SysFail(st.error());
   if (read_only()) return SysFail(EROFS);
   if (auto p = XattrPermission(cred, *st, name, kMayWrite); !p) return p;
-  if (IsOverlayXattr(name)) return SysFail(EOPNOTSUPP);
+  auto stored = EscapeXattrName(name);
+  if (!stored) return SysFail(stored.error());
   auto fd = TopObjectFd(*node);
   if (!fd) return SysFail(fd.error());
   // Removing a name the object does not have is ENODATA, without a copy-up.
-  if (auto v = GetXattrFd(fd->get(), name); !v) return SysFail(v.error());
+  if (auto v = GetXattrFd(fd->get(), *stored); !v) return SysFail(v.error());
   if (auto c = CopyUp(node, false); !c) return c;
   auto up = TopObjectFd(*node);
   if (!up) return SysFail(up.error());
-  return RemoveXattrFd(up->get(), name);
+  return RemoveXattrFd(up->get(), *stored);
 }
 
 }  // namespace ovlab::unionfs
