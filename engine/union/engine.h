@@ -22,6 +22,9 @@
 
 namespace ovlab::unionfs {
 
+// Symlinks followed in one path resolution before ELOOP, as the kernel's MAXSYMLINKS.
+inline constexpr int kMaxSymlinks = 40;
+
 struct OpenFile {
   UniqueFd fd;
   NodePtr node;

@@ -230,6 +230,69 @@ TEST_F(OpsTest, ScriptMatchesKernelResultsAndView_CU1_WO1_OP1_HL1_RN1) {
   EXPECT_GE(u->stats().copy_ups, 5u);
 }
 
+// open(O_CREAT) of a dangling symlink follows it and creates the missing target, as the kernel
+// does (open_last_lookups); O_EXCL, O_NOFOLLOW, loops and missing parents fail the same way.
+TEST_F(OpsTest, CreateThroughDanglingSymlinkMatchesKernel) {
+  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+    PutSymlink(s.lower(0) + "/dang", "made");
+    PutDir(s.lower(0) + "/sub");
+    PutDir(s.lower(0) + "/d");
+    PutSymlink(s.lower(0) + "/d/up", "../sub/new");
+    PutSymlink(s.lower(0) + "/chain", "dang3");
+    PutSymlink(s.lower(0) + "/dang3", "d/m3");
+    PutSymlink(s.lower(0) + "/excl", "ex");
+    PutSymlink(s.lower(0) + "/nofollow", "nf");
+    PutSymlink(s.lower(0) + "/noparent", "nodir/x");
+    PutSymlink(s.lower(0) + "/slash", "sl/");
+    PutSymlink(s.lower(0) + "/loop", "loop");
+    PutSymlink(s.lower(0) + "/todir", "sub");
+    PutSymlink(s.lower(0) + "/viadir", "d/../sub/via");
+  });
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  const struct {
+    const char* path;
+    int flags;
+  } cases[] = {
+      {"/dang", O_WRONLY | O_CREAT},
+      {"/d/up", O_RDWR | O_CREAT | O_TRUNC},
+      {"/chain", O_WRONLY | O_CREAT},
+      {"/excl", O_WRONLY | O_CREAT | O_EXCL},
+      {"/nofollow", O_WRONLY | O_CREAT | O_NOFOLLOW},
+      {"/noparent", O_WRONLY | O_CREAT},
+      {"/slash", O_WRONLY | O_CREAT},
+      {"/loop", O_WRONLY | O_CREAT},
+      {"/todir", O_WRONLY | O_CREAT},
+      {"/viadir", O_WRONLY | O_CREAT},
+      {"/dang", O_WRONLY | O_CREAT | O_APPEND},  // now an existing target
+  };
+  for (const auto& c : cases) {
+    int kernel = 0;
+    int fd = ::open((merged + c.path).c_str(), c.flags | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      kernel = errno;
+    } else {
+      if (::write(fd, "w", 1) != 1) kernel = errno;
+      ::close(fd);
+    }
+    int engine = 0;
+    auto h = u->Open(kRoot, c.path, c.flags, 0640);
+    if (!h) {
+      engine = h.error();
+    } else {
+      auto n = u->Write(*h, "w", 1, u->Stat(kRoot, c.path)->st_size);
+      if (!n) engine = n.error();
+      (void)u->Release(*h);
+    }
+    EXPECT_EQ(ErrnoText(engine), ErrnoText(kernel)) << c.path << " flags " << c.flags;
+  }
+  View engine_view = EngineView(*u);
+  EXPECT_NE(engine_view["/made"].find("data=ww"), std::string::npos) << Describe(engine_view);
+  EXPECT_EQ(Describe(engine_view), Describe(FsView(merged)));
+}
+
 TEST_F(OpsTest, KernelMountsEngineUpperAndEngineReadsKernelUpper) {
   auto [es, ks] = MakeTwin(2, BaseLayers);
   std::string engine_view;

@@ -13,8 +13,6 @@ namespace ovlab::unionfs {
 
 namespace {
 
-constexpr int kMaxSymlinks = 40;
-
 // Pushes the components of `path` so that the first one is popped first.
 void PushComponents(std::vector<std::string>& stack, std::string_view path) {
   auto parts = Split(path, '/');

@@ -415,34 +415,52 @@ SysResult<std::string> Union::ReadLink(const Cred& cred, std::string_view path) 
   return impl_->ReadLink(*node);
 }
 
+namespace {
+
+// The path a symlink at `link_path` points to, for following it by path: absolute targets start
+// at the union root, relative ones in the symlink's directory.
+std::string FollowedPath(std::string_view link_path, const std::string& target) {
+  if (target[0] == '/') return target;
+  size_t slash = link_path.rfind('/');
+  std::string dir(slash == std::string_view::npos ? "" : link_path.substr(0, slash + 1));
+  return dir + target;
+}
+
+}  // namespace
+
 SysResult<FileHandle> Union::Open(const Cred& cred, std::string_view path, int flags, mode_t mode) {
   Lock lock(impl_->mu);
   const bool follow = !(flags & O_NOFOLLOW);
   NodePtr node;
   if (flags & O_CREAT) {
-    auto pn = impl_->WalkParent(cred, path);
-    if (!pn) return SysFail(pn.error());
-    if (pn->name == "." || pn->name == ".." || pn->trailing_slash) return SysFail(EISDIR);
-    auto existing = impl_->Child(pn->dir, pn->name);
-    if (!existing && existing.error() != ENOENT) return SysFail(existing.error());
-    if (existing) {
+    // As the kernel's open_last_lookups(): a symlink in the last place is followed (also when it
+    // dangles, so the missing target is created), up to the same 40-link limit as a walk.
+    std::string current(path);
+    for (int links = 0;; ++links) {
+      auto pn = impl_->WalkParent(cred, current);
+      if (!pn) return SysFail(pn.error());
+      if (pn->name == "." || pn->name == ".." || pn->trailing_slash) return SysFail(EISDIR);
+      auto existing = impl_->Child(pn->dir, pn->name);
+      if (!existing && existing.error() != ENOENT) return SysFail(existing.error());
+      if (!existing) {
+        auto created =
+            impl_->Create(cred, pn->dir, pn->name, S_IFREG | (mode & 07777), 0, "", nullptr);
+        if (!created) return SysFail(created.error());
+        auto fd = OpenCreated(*impl_, *created, flags);
+        if (!fd) return SysFail(fd.error());
+        return impl_->AddFile(std::move(*fd), *created, flags);
+      }
       if (flags & O_EXCL) return SysFail(EEXIST);
       node = *existing;
-      if (S_ISLNK(node->type)) {
-        if (!follow) return SysFail(ELOOP);
-        auto target = impl_->Walk(cred, path, true);
-        if (!target) return SysFail(target.error());
-        node = *target;
-      }
-      if (node->is_dir()) return SysFail(EISDIR);
-    } else {
-      auto created =
-          impl_->Create(cred, pn->dir, pn->name, S_IFREG | (mode & 07777), 0, "", nullptr);
-      if (!created) return SysFail(created.error());
-      auto fd = OpenCreated(*impl_, *created, flags);
-      if (!fd) return SysFail(fd.error());
-      return impl_->AddFile(std::move(*fd), *created, flags);
+      if (!S_ISLNK(node->type)) break;
+      if (!follow) return SysFail(ELOOP);
+      if (links >= kMaxSymlinks) return SysFail(ELOOP);
+      auto target = impl_->ReadLink(node);
+      if (!target) return SysFail(target.error());
+      if (target->empty()) return SysFail(ENOENT);
+      current = FollowedPath(current, *target);
     }
+    if (node->is_dir()) return SysFail(EISDIR);
   } else {
     auto found = impl_->Walk(cred, path, follow);
     if (!found) return SysFail(found.error());
