@@ -14,7 +14,20 @@ struct Known {
 
 // Filled from what the peers were observed doing on this machine; see README.md.
 constexpr Known kKnown[] = {
-    {"", "", ""},
+    {"unionfs-fuse", ".unionfs-fuse",
+     "unionfs-fuse shows its .unionfs-fuse metadata dir and ignores overlay whiteouts in lowers"},
+    {"unionfs-fuse", "= whiteout | target: upper",
+     "unionfs-fuse records deletions as .unionfs-fuse/*_HIDDEN~ files, not 0/0 char devices"},
+    {"unionfs-fuse", "EOPNOTSUPP", "unionfs-fuse (Debian build) has no xattr support"},
+    {"", "| target: rename", "EXDEV: no redirect_dir support"},
+    {"", "EXDEV", "EXDEV: no redirect_dir support"},
+    {"fuse-overlayfs", "set trusted.overlay",
+     "fuse-overlayfs refuses trusted.overlay.* instead of storing it escaped"},
+    {"fuse-overlayfs", "nlink=", "fuse-overlayfs reports other link counts for lower hard links"},
+    {"fuse-overlayfs", "alt", "fuse-overlayfs does not read xattr whiteouts (WO2)"},
+    {"fuse-overlayfs", "opaque=y", "fuse-overlayfs marks a dir made over any whiteout opaque"},
+    {"fuse-overlayfs", "= absent | target: upper",
+     "fuse-overlayfs copies up where the kernel does not (e.g. open without write access)"},
 };
 
 }  // namespace

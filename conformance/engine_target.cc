@@ -55,6 +55,7 @@ class EngineTarget : public Target {
       if (!fh) return SysFail(fh.error());
       h.file = *fh;
       h.append = flags & O_APPEND;
+      h.fifo = st && S_ISFIFO(st->st_mode);
       auto entry = union_->LookupPath(cred_, path, at);
       if (entry) h.node = entry->node;
     }
@@ -73,7 +74,10 @@ class EngineTarget : public Target {
 
   SysResult<std::string> Read(int handle, size_t max) override {
     Handle* h = Find(handle);
+    if (h && h->dir) return SysFail(EISDIR);  // what read(2) says on a directory fd
     if (!h || !h->file) return SysFail(EBADF);
+    // Fifo I/O never reaches a filesystem (the VFS serves it): no writer reads as end of file.
+    if (h->fifo) return std::string();
     std::string buf(max, '\0');
     auto n = union_->Read(h->file, buf.data(), max, h->offset);
     if (!n) return SysFail(n.error());
@@ -121,7 +125,8 @@ class EngineTarget : public Target {
     return union_->Truncate(cred_, path, size);
   }
   SysResult<void> Mkdir(const std::string& path, mode_t mode) override {
-    return union_->Mkdir(cred_, path, mode & ~umask_);
+    // The VFS keeps only permission and sticky bits of mkdir's mode, and applies the umask.
+    return union_->Mkdir(cred_, path, mode & (S_IRWXU | S_IRWXG | S_IRWXO | S_ISVTX) & ~umask_);
   }
   SysResult<void> Rmdir(const std::string& path) override { return union_->Rmdir(cred_, path); }
   SysResult<void> Unlink(const std::string& path) override { return union_->Unlink(cred_, path); }
@@ -204,6 +209,7 @@ class EngineTarget : public Target {
     unionfs::DirHandle dir = 0;
     off_t offset = 0;
     bool append = false;
+    bool fifo = false;
   };
 
   Status Open(const LayerSet& layers) {
