@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -52,7 +53,10 @@ Status Suite::Init(const SuiteOptions& options) {
   scratch_ = std::move(*fs);
   // Cases act as uid 1000 too: the private directory the scratch fs was made in must be
   // traversable (not listable) by others.
-  for (std::string dir = scratch_->path(); dir != "/" && dir != "."; dir = DirName(dir)) {
+  std::string stop = "/var/tmp/ovlab";
+  if (const char* env = std::getenv("OVLAB_SCRATCH_DIR"); env && *env) stop = env;
+  for (std::string dir = scratch_->path(); dir.size() > stop.size() && StartsWith(dir, stop);
+       dir = DirName(dir)) {
     struct stat st;
     if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0111) != 0111)
       ::chmod(dir.c_str(), (st.st_mode & 07777) | 0111);
