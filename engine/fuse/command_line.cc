@@ -1,5 +1,6 @@
 #include "fuse/command_line.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
@@ -302,6 +303,14 @@ struct Parser {
                                             "same filesystem) or neither");
     }
     if (read_only_mount) config.fuse_options.push_back("ro");
+    // As a kernel overlay mount: device nodes and setuid programs of the image work (libfuse
+    // would mount nodev,nosuid). nodev / nosuid turn them off.
+    auto given = [&](const char* o) {
+      return std::find(config.fuse_options.begin(), config.fuse_options.end(), o) !=
+             config.fuse_options.end();
+    };
+    if (!given("nodev")) config.fuse_options.push_back("dev");
+    if (!given("nosuid")) config.fuse_options.push_back("suid");
     if (allow_other) config.fuse_options.insert(config.fuse_options.begin(), "allow_other");
     return {};
   }
@@ -389,7 +398,8 @@ Overlay options (as the kernel's overlay):
 
 Generic FUSE/mount options passed to libfuse: allow_other (on by default so every user can
 use the mount; -o ovlab_allow_other=off to drop it), allow_root, default_permissions (not
-needed: the engine checks permissions with the caller's uid, gid and groups), auto_unmount,
+needed: the engine checks permissions with the caller's uid, gid and groups), dev and suid
+(on by default, as on a kernel overlay mount; nodev, nosuid turn them off), auto_unmount,
 fsname=, max_read=, nosuid, nodev, noexec, noatime, ... (mount(8)-only options such as
 defaults, nofail, _netdev and x-* are ignored).
 

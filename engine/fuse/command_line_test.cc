@@ -27,6 +27,8 @@ TEST(FuseCommandLine, OverlayOptionsBeforeMountPoint) {
   EXPECT_FALSE(c->union_options.metacopy);
   EXPECT_FALSE(c->foreground);
   EXPECT_TRUE(Has(c->fuse_options, "allow_other")) << "allow_other is on by default";
+  EXPECT_TRUE(Has(c->fuse_options, "dev") && Has(c->fuse_options, "suid"))
+      << "device nodes and setuid work, as on a kernel overlay";
 }
 
 TEST(FuseCommandLine, MountHelperOrderSourceThenMountPointThenOptions) {
@@ -42,6 +44,8 @@ TEST(FuseCommandLine, MountHelperOrderSourceThenMountPointThenOptions) {
   EXPECT_TRUE(c->union_options.volatile_);
   EXPECT_TRUE(Has(c->fuse_options, "nosuid"));
   EXPECT_TRUE(Has(c->fuse_options, "nodev"));
+  EXPECT_FALSE(Has(c->fuse_options, "dev"));
+  EXPECT_FALSE(Has(c->fuse_options, "suid"));
   EXPECT_TRUE(Has(c->fuse_options, "rw"));
 }
 

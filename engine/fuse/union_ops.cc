@@ -38,12 +38,19 @@ Cred CredOf(fuse_req_t req) {
   return cred;
 }
 
+// Hard links may be separate nodes whose cached nlink would not follow a link or unlink through
+// another name: their attributes are not cached.
+double AttrTimeout(fuse_req_t req, const struct stat& st) {
+  if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) return 0;
+  return Ctx(req).speed.attr_timeout;
+}
+
 fuse_entry_param EntryParam(fuse_req_t req, const unionfs::Entry& e) {
   fuse_entry_param p{};
   p.ino = e.node;
   p.generation = e.generation;
   p.attr = e.attr;
-  p.attr_timeout = Ctx(req).speed.attr_timeout;
+  p.attr_timeout = AttrTimeout(req, e.attr);
   p.entry_timeout = Ctx(req).speed.entry_timeout;
   return p;
 }
@@ -67,7 +74,7 @@ void ReplyAttr(fuse_req_t req, const SysResult<struct stat>& st) {
     fuse_reply_err(req, st.error());
     return;
   }
-  fuse_reply_attr(req, &*st, Ctx(req).speed.attr_timeout);
+  fuse_reply_attr(req, &*st, AttrTimeout(req, *st));
 }
 
 void OpInit(void* userdata, fuse_conn_info* conn) {
