@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build ccache
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev libmount-dev libfuse3-dev fuse3
   e2fsprogs xfsprogs btrfs-progs util-linux attr kmod
@@ -36,7 +36,9 @@ install_packages() {
 
 build() {  # build PRESET
   log "building ($1)"
-  cmake --preset "$1" >/dev/null
+  # ccache keyed on paths relative to this tree, so another clone on the same machine reuses it.
+  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1 CCACHE_DIR=${CCACHE_DIR:-/var/cache/ovlab-ccache}
+  cmake --preset "$1" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
   cmake --build --preset "$1" -j "$(nproc)"
 }
 
