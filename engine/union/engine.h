@@ -29,6 +29,10 @@ struct OpenFile {
   UniqueFd fd;
   NodePtr node;
   int flags = 0;
+  // fd reads a lower layer: once the node is copied up, reads move to the upper object (as the
+  // kernel's ovl_real_fdget), and the lower fd is kept open for calls still using it.
+  bool lower_data = false;
+  UniqueFd retired;
 };
 
 struct OpenDirState {

@@ -70,6 +70,7 @@ FileHandle Union::Impl::AddFile(UniqueFd fd, const NodePtr& node, int flags) {
   f->fd = std::move(fd);
   f->node = node;
   f->flags = flags;
+  f->lower_data = S_ISREG(node->type) && (!node->upper || node->metacopy);
   FileHandle h = next_handle++;
   files[h] = std::move(f);
   return h;
@@ -178,41 +179,58 @@ SysResult<Created> Union::Create(const Cred& cred, NodeId parent, std::string_vi
 
 namespace {
 
-std::shared_ptr<OpenFile> FindFile(Union::Impl& impl, FileHandle h) {
+// The open file and the descriptor to use for it now: a file opened on a lower object before
+// its copy-up is switched to the upper one, so it sees later writes as with the kernel.
+struct FileAndFd {
+  std::shared_ptr<OpenFile> file;
+  int fd = -1;
+};
+
+FileAndFd FindFile(Union::Impl& impl, FileHandle h) {
   std::lock_guard<std::mutex> lock(impl.mu);
   auto it = impl.files.find(h);
-  return it == impl.files.end() ? nullptr : it->second;
+  if (it == impl.files.end()) return {};
+  OpenFile& f = *it->second;
+  if (f.lower_data && f.node->upper && !f.node->metacopy) {
+    int flags = (f.flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_NOFOLLOW;
+    if (auto up = impl.DataFd(*f.node, flags)) {
+      f.retired = std::move(f.fd);
+      f.fd = std::move(*up);
+      f.lower_data = false;
+    }
+  }
+  return {it->second, f.fd.get()};
 }
 
 }  // namespace
 
 SysResult<size_t> Union::Read(FileHandle handle, void* buf, size_t size, off_t offset) {
   auto f = FindFile(*impl_, handle);
-  if (!f) return SysFail(EBADF);
-  ssize_t n = ::pread(f->fd.get(), buf, size, offset);
+  if (!f.file) return SysFail(EBADF);
+  ssize_t n = ::pread(f.fd, buf, size, offset);
   if (n < 0) return SysFail(errno);
   return static_cast<size_t>(n);
 }
 
 SysResult<size_t> Union::Write(FileHandle handle, const void* buf, size_t size, off_t offset) {
   auto f = FindFile(*impl_, handle);
-  if (!f) return SysFail(EBADF);
-  ssize_t n = ::pwrite(f->fd.get(), buf, size, offset);
+  if (!f.file) return SysFail(EBADF);
+  ssize_t n = ::pwrite(f.fd, buf, size, offset);
   if (n < 0) return SysFail(errno);
   return static_cast<size_t>(n);
 }
 
 SysResult<void> Union::Fsync(FileHandle handle, bool datasync) {
   auto f = FindFile(*impl_, handle);
-  if (!f) return SysFail(EBADF);
-  if ((datasync ? ::fdatasync(f->fd.get()) : ::fsync(f->fd.get())) != 0) return SysFail(errno);
+  if (!f.file) return SysFail(EBADF);
+  if ((datasync ? ::fdatasync(f.fd) : ::fsync(f.fd)) != 0) return SysFail(errno);
   return {};
 }
 
 SysResult<void> Union::Fallocate(FileHandle handle, int mode, off_t offset, off_t length) {
   auto f = FindFile(*impl_, handle);
-  if (!f) return SysFail(EBADF);
-  if (::fallocate(f->fd.get(), mode, offset, length) != 0) return SysFail(errno);
+  if (!f.file) return SysFail(EBADF);
+  if (::fallocate(f.fd, mode, offset, length) != 0) return SysFail(errno);
   return {};
 }
 
