@@ -105,8 +105,10 @@ struct Union::Impl {
   Result<void> CleanWorkDir();
 
   // ---- readdir.cc (readdir.c) ----
-  SysResult<std::vector<DirEntry>> MergedListing(const NodePtr& dir);
+  // `xwhiteouts`, when given, tells whether a listed name was hidden by a lower WO2 whiteout.
+  SysResult<std::vector<DirEntry>> MergedListing(const NodePtr& dir, bool* xwhiteouts = nullptr);
   // ENOTEMPTY unless the merged dir shows nothing; on success the names of upper whiteouts.
+  // As the kernel, a name hidden by a lower WO2 (xattr) whiteout counts as an entry.
   SysResult<std::vector<std::string>> CheckEmptyDir(const NodePtr& dir);
 
   // ---- dir_ops.cc (dir.c) ----

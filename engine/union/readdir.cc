@@ -20,23 +20,26 @@ struct Source {
   bool is_upper;
 };
 
-bool IsWhiteoutEntry(int dir_fd, const RawDirEntry& e, bool xwhiteout_dir) {
+enum class Whiteout { kNone, kCharDev, kXattr };
+
+Whiteout WhiteoutKind(int dir_fd, const RawDirEntry& e, bool xwhiteout_dir) {
   if (e.type == DT_CHR || e.type == DT_UNKNOWN) {
     auto st = StatAt(dir_fd, e.name);
-    if (st && IsWhiteoutStat(*st)) return true;
+    if (st && IsWhiteoutStat(*st)) return Whiteout::kCharDev;
   }
   if (xwhiteout_dir && (e.type == DT_REG || e.type == DT_UNKNOWN)) {
     auto st = StatAt(dir_fd, e.name);
     if (st && S_ISREG(st->st_mode) && st->st_size == 0 &&
         GetXattrAt(dir_fd, e.name, kXattrWhiteout))
-      return true;
+      return Whiteout::kXattr;
   }
-  return false;
+  return Whiteout::kNone;
 }
 
 }  // namespace
 
-SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir) {
+SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, bool* xwhiteouts) {
+  if (xwhiteouts) *xwhiteouts = false;
   if (!dir->is_dir()) return SysFail(ENOTDIR);
   std::vector<Source> sources;
   if (dir->upper) sources.push_back(Source{&*upper, UnionPath(*dir), true});
@@ -84,8 +87,11 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir) 
         continue;
       }
       Slot slot;
-      slot.hidden =
-          filter && e.name != "." && e.name != ".." && IsWhiteoutEntry(fd->get(), e, xdir);
+      if (filter && e.name != "." && e.name != "..") {
+        Whiteout kind = WhiteoutKind(fd->get(), e, xdir);
+        slot.hidden = kind != Whiteout::kNone;
+        if (kind == Whiteout::kXattr && xwhiteouts) *xwhiteouts = true;
+      }
       slot.entry.name = std::move(e.name);
       slot.entry.ino = e.ino;
       slot.entry.type = e.type;
@@ -117,8 +123,10 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir) 
 }
 
 SysResult<std::vector<std::string>> Union::Impl::CheckEmptyDir(const NodePtr& dir) {
-  auto listing = MergedListing(dir);
+  bool xwhiteouts = false;
+  auto listing = MergedListing(dir, &xwhiteouts);
   if (!listing) return SysFail(listing.error());
+  if (xwhiteouts) return SysFail(ENOTEMPTY);
   for (const auto& e : *listing) {
     if (e.name != "." && e.name != "..") return SysFail(ENOTEMPTY);
   }
