@@ -226,6 +226,16 @@ std::string RedirectFor(const Node& node, bool samedir) {
 
 }  // namespace
 
+// Two names are one object for rename (a no-op) only when they share an upper inode: lower hard
+// links are separate overlay inodes without the index feature, so the kernel renames them.
+bool Union::Impl::SameUpperObject(const Node& a, const Node& b) {
+  if (!a.upper || !b.upper) return false;
+  auto ea = UpperEntry(a), eb = UpperEntry(b);
+  if (!ea || !eb) return false;
+  auto sa = StatAt(ea->first.get(), ea->second), sb = StatAt(eb->first.get(), eb->second);
+  return sa && sb && sa->st_ino == sb->st_ino && sa->st_dev == sb->st_dev;
+}
+
 SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::string_view oname,
                                     const NodePtr& ndir, std::string_view nname, unsigned flags) {
   if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE | RENAME_EXCHANGE)) return SysFail(EINVAL);
@@ -257,7 +267,7 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
   if (target) {
     auto tst = Attr(*target);
     if (!tst) return SysFail(tst.error());
-    if (tst->st_ino == vst->st_ino && tst->st_dev == vst->st_dev && !old->is_dir()) return {};
+    if (!old->is_dir() && SameUpperObject(*old, *target)) return {};
     if (auto p = CheckSticky(cred, *nst, *tst); !p) return p;
     if (!exchange) {
       if (old->is_dir() && !target->is_dir()) return SysFail(ENOTDIR);
@@ -368,6 +378,9 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
 }
 
 SysResult<UniqueFd> Union::Impl::OpenFileFd(const Cred& cred, const NodePtr& node, int flags) {
+  // ESTALE makes the kernel's VFS look the name up again, so an open racing with an unlink or
+  // rename of its name behaves as if it came after it.
+  if (Unlinked(*node)) return SysFail(ESTALE);
   auto st = Attr(*node);
   if (!st) return SysFail(st.error());
   const int acc = flags & O_ACCMODE;
@@ -384,7 +397,7 @@ SysResult<UniqueFd> Union::Impl::OpenFileFd(const Cred& cred, const NodePtr& nod
   if (S_ISREG(st->st_mode) && ((mask & kMayWrite) || writes)) {
     // CU1: open for write or with O_TRUNC copies up, with data (MC1: completes a metacopy).
     if (auto c = CopyUp(node, true); !c) return SysFail(c.error());
-    auto fd = OpenIn(*upper, UnionPath(*node), real_flags);
+    auto fd = DataFd(*node, real_flags);
     if (fd && (flags & O_TRUNC)) node->perm.reset();
     return fd;
   }

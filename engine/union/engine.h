@@ -112,6 +112,7 @@ struct Union::Impl {
   SysResult<std::vector<std::string>> CheckEmptyDir(const NodePtr& dir);
 
   // ---- dir_ops.cc (dir.c) ----
+  bool SameUpperObject(const Node& a, const Node& b);
   // Creates `name` in `dir`: mode's S_IFMT picks the type; `link_target` for symlinks,
   // `link_source` for hard links. Returns the new node (cached).
   SysResult<NodePtr> Create(const Cred& cred, const NodePtr& dir, std::string_view name,
