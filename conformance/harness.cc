@@ -1,7 +1,9 @@
 #include "conformance/harness.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,12 +15,83 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "base/unique_fd.h"
 #include "conformance/deviations.h"
 #include "conformance/targets.h"
 #include "scratch/scratch.h"
 #include "scratch/signal_cleanup.h"
 
 namespace ovlab::conformance {
+
+namespace {
+
+// Whether files on `dir` keep user.* and trusted.* xattrs: "" if so, else what failed.
+// tmpfs takes user.* only from Linux 6.6; the fixtures need both namespaces.
+std::string XattrSupportProblem(const std::string& dir) {
+  std::string probe = JoinPath(dir, ".xattr-probe");
+  UniqueFd fd(::open(probe.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid()) return StrPrintf("cannot create %s: %s", probe.c_str(), std::strerror(errno));
+  std::string problem;
+  for (const char* name : {"user.ovlab_probe", "trusted.ovlab_probe"}) {
+    if (::fsetxattr(fd.get(), name, "y", 1, 0) != 0) {
+      problem = StrPrintf("setxattr %s: %s", name, std::strerror(errno));
+      break;
+    }
+  }
+  ::unlink(probe.c_str());
+  return problem;
+}
+
+Result<std::unique_ptr<scratch::ScratchFs>> CreateScratch(scratch::Backing backing) {
+  scratch::ScratchOptions so;
+  so.backing = backing;
+  // An image's written blocks stay in the guest's RAM under the VM runner: keep it at 1 GiB.
+  so.size_bytes = backing == scratch::Backing::kTmpfs ? 2ull << 30 : 1ull << 30;
+  auto fs = scratch::ScratchFs::Create(so);
+  if (!fs)
+    return std::unexpected(WithContext(
+        fs.error(), StrPrintf("scratch %s for the fixtures", scratch::BackingName(backing))));
+  return fs;
+}
+
+}  // namespace
+
+// Every layer on one filesystem gives the kernel's samefs inode rules; the fixtures need
+// trusted.* (whiteouts, opaque dirs) and user.* xattrs, so a backing without them is refused
+// (explicit choice) or replaced by ext4 (automatic choice).
+Result<std::unique_ptr<scratch::ScratchFs>> Suite::MakeFixtureFs(const std::string& name) {
+  scratch::Backing backing = scratch::Backing::kTmpfs;
+  if (!name.empty()) {
+    auto parsed = scratch::ParseBacking(name);
+    if (!parsed || (*parsed != scratch::Backing::kTmpfs && *parsed != scratch::Backing::kExt4 &&
+                    *parsed != scratch::Backing::kXfs))
+      return Fail(EINVAL, "unknown backing '" + name + "' (use tmpfs, ext4 or xfs)");
+    backing = *parsed;
+  }
+  auto fs = CreateScratch(backing);
+  if (!fs) return fs;
+  std::string problem = XattrSupportProblem((*fs)->path());
+  if (problem.empty()) {
+    backing_note_ = name.empty() ? "automatic: tmpfs keeps user.* and trusted.* xattrs"
+                                 : "chosen with --backing";
+    return fs;
+  }
+  if (!name.empty())
+    return Fail(EOPNOTSUPP, StrPrintf("--backing=%s cannot hold the fixtures (%s); choose "
+                                      "another backing, e.g. --backing=ext4",
+                                      name.c_str(), problem.c_str()));
+  if (auto s = (*fs)->Destroy(); !s) return std::unexpected(s.error());
+  backing_note_ = "automatic: tmpfs here refuses " + problem + ", so ext4";
+  fs = CreateScratch(scratch::Backing::kExt4);
+  if (!fs) return fs;
+  if (problem = XattrSupportProblem((*fs)->path()); !problem.empty())
+    return Fail(EOPNOTSUPP, "neither tmpfs nor ext4 keep the fixtures' xattrs here: " + problem);
+  return fs;
+}
+
+std::string Suite::backing() const {
+  return scratch_ ? scratch::BackingName(scratch_->backing()) : "";
+}
 
 Suite& Suite::Get() {
   static Suite suite;
@@ -42,15 +115,11 @@ Status Suite::Init(const SuiteOptions& options) {
     if (!why.empty()) unavailable_.emplace_back(t, why);
     matrix_.AddTarget({t, RoleName(FindTarget(t)->role), "", "", why});
   }
-  // tmpfs keeps trusted.* and user.* xattrs and whiteouts, and every layer on one fs gives the
-  // kernel's samefs inode rules.
   scratch::InstallSignalCleanup();
-  scratch::ScratchOptions so;
-  so.backing = scratch::Backing::kTmpfs;
-  so.size_bytes = 2ull << 30;
-  auto fs = scratch::ScratchFs::Create(so);
-  if (!fs) return std::unexpected(WithContext(fs.error(), "scratch tmpfs for the fixtures"));
+  auto fs = MakeFixtureFs(options.backing);
+  if (!fs) return std::unexpected(fs.error());
   scratch_ = std::move(*fs);
+  matrix_.SetBacking(scratch::BackingName(scratch_->backing()), backing_note_);
   // Cases act as uid 1000 too: the private directory the scratch fs was made in must be
   // traversable (not listable) by others.
   std::string stop = "/var/tmp/ovlab";

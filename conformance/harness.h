@@ -37,6 +37,9 @@ void RunCase(std::string family, std::string checklist, std::string description,
 struct SuiteOptions {
   std::vector<std::string> targets;  // the kernel oracle is always added
   std::string matrix_out;            // "" writes no matrix
+  // Filesystem the fixtures live on: "tmpfs", "ext4" or "xfs"; "" picks tmpfs when it keeps
+  // user.* and trusted.* xattrs (Linux >= 6.6), else ext4.
+  std::string backing;
 };
 
 // Process-wide state: the scratch filesystem all case directories live on, target availability,
@@ -52,10 +55,14 @@ class Suite {
   // "" when the target runs here, else why it is skipped.
   std::string UnavailableReason(const std::string& target) const;
   std::string NewCaseDir();
+  // The backing the fixtures live on ("tmpfs", "ext4", "xfs"), and why it was chosen.
+  std::string backing() const;
   Matrix& matrix() { return matrix_; }
 
  private:
   Suite() = default;
+  Result<std::unique_ptr<scratch::ScratchFs>> MakeFixtureFs(const std::string& backing);
+  std::string backing_note_;
   std::vector<std::string> targets_;
   std::vector<std::pair<std::string, std::string>> unavailable_;
   std::unique_ptr<scratch::ScratchFs> scratch_;

@@ -2,6 +2,8 @@
 //   --target=NAME[,NAME...]  targets besides the kernel oracle (kernel, engine, fuse,
 //                            fuse-overlayfs, unionfs-fuse); default: kernel,engine
 //   --matrix-out=FILE.json   write the conformance matrix (schema: conformance/README.md)
+//   --backing=tmpfs|ext4|xfs where the fixtures live; default tmpfs when it keeps user.* and
+//                            trusted.* xattrs (Linux >= 6.6), else ext4
 // Runs as root in a private mount namespace, like every ovlab test binary. On SIGINT/SIGTERM the
 // scratch cleanup (engine/scratch) removes the fixtures' tmpfs; FUSE daemons die with us by their
 // parent-death signal; the namespace takes every other mount with it.
@@ -39,7 +41,7 @@ class TargetAvailability : public ::testing::Test {
 int Usage(const char* why) {
   std::fprintf(stderr,
                "ovlab-conformance: %s\nusage: ovlab-conformance [--target=NAME[,NAME...]] "
-               "[--matrix-out=FILE.json] [gtest flags]\n",
+               "[--matrix-out=FILE.json] [--backing=tmpfs|ext4|xfs] [gtest flags]\n",
                why);
   return 2;
 }
@@ -62,6 +64,9 @@ int main(int argc, char** argv) {
       options.targets = ovlab::Split(value("--target"), ',');
       if (options.targets.empty() || options.targets[0].empty())
         return Usage("--target needs a list of names, e.g. --target=kernel,engine");
+    } else if (ovlab::StartsWith(a, "--backing")) {
+      options.backing = value("--backing");
+      if (options.backing.empty()) return Usage("--backing needs tmpfs, ext4 or xfs");
     } else if (ovlab::StartsWith(a, "--matrix-out")) {
       options.matrix_out = value("--matrix-out");
       if (options.matrix_out.empty()) return Usage("--matrix-out needs a file name");

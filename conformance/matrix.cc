@@ -64,7 +64,8 @@ std::string Matrix::ToJson() const {
   j += StrPrintf("  \"kernel\": {\"release\": %s, \"version\": %s, \"machine\": %s},\n",
                  JsonQuote(u.release).c_str(), JsonQuote(u.version).c_str(),
                  JsonQuote(u.machine).c_str());
-  j += "  \"backing\": \"tmpfs\",\n";
+  j += "  \"backing\": " + JsonQuote(backing_) + ",\n";
+  j += "  \"backing_reason\": " + JsonQuote(backing_note_) + ",\n";
   j += "  \"targets\": [\n";
   for (size_t i = 0; i < targets_.size(); ++i) {
     const auto& t = targets_[i];

@@ -34,6 +34,11 @@ struct TargetDescription {
 class Matrix {
  public:
   void AddTarget(TargetDescription t) { targets_.push_back(std::move(t)); }
+  // The filesystem the fixtures lived on and why it was chosen.
+  void SetBacking(std::string backing, std::string note) {
+    backing_ = std::move(backing);
+    backing_note_ = std::move(note);
+  }
   void AddCase(CaseRecord c) { cases_.push_back(std::move(c)); }
   const std::vector<CaseRecord>& cases() const { return cases_; }
   // Fills a target's version/options from the first case that ran on it.
@@ -45,6 +50,7 @@ class Matrix {
  private:
   std::vector<TargetDescription> targets_;
   std::vector<CaseRecord> cases_;
+  std::string backing_ = "tmpfs", backing_note_;
 };
 
 }  // namespace ovlab::conformance
