@@ -293,6 +293,59 @@ TEST_F(OpsTest, CreateThroughDanglingSymlinkMatchesKernel) {
   EXPECT_EQ(Describe(engine_view), Describe(FsView(merged)));
 }
 
+// Three kernel behaviours the conformance suite found: an fd opened read-only before a copy-up
+// reads the copied-up data; lower hard links are separate objects, so renaming one onto the other
+// moves it; a dir whose names are hidden by lower WO2 (xattr) whiteouts is not empty for rmdir.
+TEST_F(OpsTest, OldFdHardLinkRenameAndXattrWhiteoutRmdirMatchKernel) {
+  auto [es, ks] = MakeTwin(2, [](const Stack& s) {
+    PutFile(s.lower(1) + "/f", "lower");
+    ASSERT_EQ(::link((s.lower(1) + "/f").c_str(), (s.lower(1) + "/h2").c_str()), 0);
+    PutFile(s.lower(1) + "/alt/gone", "g");
+    PutDir(s.lower(0) + "/alt");
+    PutXattr(s.lower(0) + "/alt", "trusted.overlay.opaque", "x");
+    PutFile(s.lower(0) + "/alt/gone", "");
+    PutXattr(s.lower(0) + "/alt/gone", "trusted.overlay.whiteout", "");
+  });
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  auto rc = [](bool ok) { return ErrnoText(ok ? 0 : errno); };
+  auto result = [](const SysResult<void>& r) { return ErrnoText(r ? 0 : r.error()); };
+
+  // Kernel: old read-only fd, copy-up by a write through a second fd, read through the old fd.
+  std::string kernel_read;
+  int old_fd = ::open((merged + "/f").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(old_fd, 0);
+  int wr = ::open((merged + "/f").c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  ASSERT_GE(wr, 0);
+  ASSERT_EQ(::write(wr, "NEW", 3), 3);
+  ::close(wr);
+  char buf[16];
+  ssize_t n = ::pread(old_fd, buf, sizeof(buf), 0);
+  ::close(old_fd);
+  kernel_read = n < 0 ? ErrnoText(errno) : std::string(buf, static_cast<size_t>(n));
+  // Engine: the same.
+  auto old_h = u->Open(kRoot, "/f", O_RDONLY);
+  ASSERT_TRUE(old_h);
+  auto wr_h = u->Open(kRoot, "/f", O_WRONLY | O_TRUNC);
+  ASSERT_TRUE(wr_h);
+  ASSERT_TRUE(u->Write(*wr_h, "NEW", 3, 0));
+  ASSERT_TRUE(u->Release(*wr_h));
+  auto got = u->Read(*old_h, buf, sizeof(buf), 0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(std::string(buf, *got), kernel_read);
+  EXPECT_EQ(kernel_read, "NEW");
+  ASSERT_TRUE(u->Release(*old_h));
+
+  EXPECT_EQ(result(u->Rename(kRoot, "/h2", "/f")),
+            rc(::rename((merged + "/h2").c_str(), (merged + "/f").c_str()) == 0));
+  std::string kernel_rmdir = rc(::rmdir((merged + "/alt").c_str()) == 0);
+  EXPECT_EQ(kernel_rmdir, ErrnoText(ENOTEMPTY));
+  EXPECT_EQ(result(u->Rmdir(kRoot, "/alt")), kernel_rmdir);
+  EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));
+}
+
 TEST_F(OpsTest, KernelMountsEngineUpperAndEngineReadsKernelUpper) {
   auto [es, ks] = MakeTwin(2, BaseLayers);
   std::string engine_view;
