@@ -79,6 +79,7 @@ Result<void> Union::Impl::CleanWorkDir() {
 
 SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
   if (read_only()) return SysFail(EROFS);
+  if (Unlinked(*node)) return SysFail(ESTALE);  // its name now belongs to something else
   if (node->upper) {
     if (with_data && node->metacopy) return CopyUpData(node);
     return {};

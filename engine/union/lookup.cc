@@ -21,6 +21,13 @@ std::string UnionPath(const Node& node) {
   return JoinRel(parent, node.name);
 }
 
+bool Unlinked(const Node& node) {
+  for (const Node* n = &node; n; n = n->parent.get()) {
+    if (n->unlinked) return true;
+  }
+  return false;
+}
+
 namespace {
 
 // Breaks the parent<->children reference cycles of a subtree.
@@ -147,11 +154,26 @@ SysResult<UniqueFd> Union::Impl::UpperDirFd(const Node& dir) {
   return OpenDirIn(*upper, UnionPath(dir));
 }
 
+namespace {
+
+// Last defence against a stale union path: the object opened must have the node's type (a
+// whiteout or a new object of another type now at that name is ESTALE, never served).
+SysResult<UniqueFd> CheckType(SysResult<UniqueFd> fd, const Node& node) {
+  if (!fd || node.type == 0) return fd;
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return SysFail(errno);
+  if ((st.st_mode & S_IFMT) != node.type) return SysFail(ESTALE);
+  return fd;
+}
+
+}  // namespace
+
 SysResult<UniqueFd> Union::Impl::TopObjectFd(const Node& node) {
-  if (node.upper) return OpenIn(*upper, UnionPath(node), O_PATH | O_NOFOLLOW);
+  if (Unlinked(node)) return SysFail(ESTALE);
+  if (node.upper) return CheckType(OpenIn(*upper, UnionPath(node), O_PATH | O_NOFOLLOW), node);
   if (node.lowers.empty()) return SysFail(ENOENT);
   const LowerRef& l = node.lowers.front();
-  return OpenIn(lowers[l.layer], l.path, O_PATH | O_NOFOLLOW);
+  return CheckType(OpenIn(lowers[l.layer], l.path, O_PATH | O_NOFOLLOW), node);
 }
 
 SysResult<std::pair<UniqueFd, std::string>> Union::Impl::UpperEntry(const Node& node) {
@@ -168,10 +190,11 @@ SysResult<std::pair<UniqueFd, std::string>> Union::Impl::UpperEntry(const Node& 
 
 SysResult<UniqueFd> Union::Impl::DataFd(const Node& node, int flags) {
   flags |= O_NOFOLLOW;
-  if (node.upper && !node.metacopy) return OpenIn(*upper, UnionPath(node), flags);
+  if (Unlinked(node)) return SysFail(ESTALE);
+  if (node.upper && !node.metacopy) return CheckType(OpenIn(*upper, UnionPath(node), flags), node);
   if (node.lowers.empty()) return SysFail(EIO);
   const LowerRef& l = node.lowers.front();
-  return OpenIn(lowers[l.layer], l.path, flags);
+  return CheckType(OpenIn(lowers[l.layer], l.path, flags), node);
 }
 
 SysResult<NodePtr> Union::Impl::Child(const NodePtr& dir, std::string_view name) {

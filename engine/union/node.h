@@ -78,4 +78,8 @@ using NodePtr = std::shared_ptr<Node>;
 // inside the upper layer.
 std::string UnionPath(const Node& node);
 
+// The node or one of its ancestors was unlinked or replaced: its union path now names something
+// else (a whiteout, a new object), so it must not be opened by that path.
+bool Unlinked(const Node& node);
+
 }  // namespace ovlab::unionfs
