@@ -414,5 +414,50 @@ TEST_F(OpsTest, RedirectDirRenamesMatchKernel_RN2) {
   EXPECT_EQ(Describe(FsView(es.merged())), Describe(EngineView(*again)));
 }
 
+// A node whose name was unlinked or renamed over must never open what now has that name (a
+// whiteout: ENXIO; a new file: the wrong data). ESTALE makes the kernel's VFS look the name up
+// again, as FUSE opens racing with an unlink need.
+TEST_F(OpsTest, NodeOfRemovedNameIsStaleNotItsSuccessor) {
+  [[maybe_unused]] auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+    PutFile(s.lower(0) + "/f", "lower");
+    PutFile(s.lower(0) + "/a", "A");
+    PutFile(s.lower(0) + "/b", "B");
+  });
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  auto f = u->LookupPath(kRoot, "/f");
+  auto a = u->LookupPath(kRoot, "/a");
+  auto b = u->LookupPath(kRoot, "/b");
+  ASSERT_TRUE(f && a && b);
+  ASSERT_TRUE(u->Unlink(kRoot, "/f"));  // leaves a whiteout at "f"
+  auto h = u->Open(kRoot, f->node, O_WRONLY | O_APPEND);
+  EXPECT_FALSE(h);
+  if (!h) {
+    EXPECT_EQ(h.error(), ESTALE);
+  }
+  auto nf = u->Open(kRoot, "/f", O_WRONLY | O_CREAT, 0644);  // a new "f"
+  ASSERT_TRUE(nf);
+  ASSERT_TRUE(u->Release(*nf));
+  h = u->Open(kRoot, f->node, O_RDONLY);
+  EXPECT_FALSE(h);
+  if (!h) {
+    EXPECT_EQ(h.error(), ESTALE);
+  }
+
+  ASSERT_TRUE(u->Rename(kRoot, "/a", "/b"));
+  h = u->Open(kRoot, b->node, O_RDONLY);
+  EXPECT_FALSE(h) << "the replaced b";
+  if (!h) {
+    EXPECT_EQ(h.error(), ESTALE);
+  }
+  h = u->Open(kRoot, a->node, O_RDONLY);  // the moved a, now at "b"
+  ASSERT_TRUE(h);
+  char buf[4];
+  auto n = u->Read(*h, buf, sizeof(buf), 0);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(std::string(buf, *n), "A");
+  ASSERT_TRUE(u->Release(*h));
+}
+
 }  // namespace
 }  // namespace ovlab::unionfs::testing
