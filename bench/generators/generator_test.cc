@@ -111,7 +111,9 @@ TEST_P(BuildTest, InodesEqualTheAnalyticExpectation) {
   for (const auto& layer : plan.layers) {
     for (const auto& e : layer.entries) {
       // The generator never adds a deleted name again.
-      if (e.kind == EntryKind::kWhiteout) EXPECT_FALSE(PathExists(*view + e.path)) << e.path;
+      if (e.kind == EntryKind::kWhiteout) {
+        EXPECT_FALSE(PathExists(*view + e.path)) << e.path;
+      }
     }
   }
   auto listing = ListDir(*view + kSpreadDir);
