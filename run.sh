@@ -3,7 +3,7 @@
 #   ./run.sh report  install what is missing, build, run the default benchmark profile and write
 #                    the driver comparison report (reports/out/<timestamp>/report.html)
 #   ./run.sh test    install what is missing, build (release and ASan/UBSan) and run every test
-# Options after the verb: report --profile quick|default|full; test --no-sanitize, --no-vm.
+# Options after the verb: report --profile quick|default|full; test --sanitize, --no-vm.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -47,12 +47,12 @@ install_binaries() {  # ovlab, ovlab-fuse (for mount -t fuse.ovlab-fuse), ovlab-
 }
 
 run_tests() {
-  local sanitize=1 vm=1
+  local sanitize=0 vm=1
   for a in "$@"; do
     case $a in
-      --no-sanitize) sanitize=0 ;;
+      --sanitize) sanitize=1 ;;
       --no-vm) vm=0 ;;
-      *) die "test: unknown option $a (known: --no-sanitize, --no-vm)" ;;
+      *) die "test: unknown option $a (known: --sanitize, --no-vm)" ;;
     esac
   done
   local skip=()
@@ -98,5 +98,5 @@ shift || true
 case $verb in
   report) require_root report; install_packages; run_report "$@" ;;
   test) require_root test; install_packages; run_tests "$@" ;;
-  *) die "usage: $0 report [--profile quick|default|full] | test [--no-sanitize] [--no-vm]" ;;
+  *) die "usage: $0 report [--profile quick|default|full] | test [--sanitize] [--no-vm]" ;;
 esac
