@@ -41,7 +41,6 @@ class FuseDriverTest : public testing::Test {
  protected:
   void SetUp() override {
     ::setenv("OVLAB_FUSE_BINARY", OVLAB_FUSE_BINARY, 1);
-    scratch::InstallSignalCleanup();
     scratch::ScratchOptions o;
     o.backing = scratch::Backing::kExt4;
     o.size_bytes = 256ull << 20;

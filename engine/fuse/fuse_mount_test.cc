@@ -60,7 +60,6 @@ std::string ReadFollowing(const std::string& path) {
 class FuseMountTest : public testing::Test {
  protected:
   void SetUp() override {
-    scratch::InstallSignalCleanup();
     scratch::ScratchOptions o;
     o.backing = scratch::Backing::kExt4;
     o.size_bytes = 512ull << 20;

@@ -226,7 +226,6 @@ int AsUser(uid_t uid, gid_t gid, const std::function<int()>& fn) {
 }
 
 void UnionFixture::SetUp() {
-  scratch::InstallSignalCleanup();
   scratch::ScratchOptions o;
   o.backing = scratch::Backing::kTmpfs;
   o.size_bytes = 512ull << 20;
