@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,7 +110,20 @@ class StoreTest : public testing::Test {
         WriteFile(full, content);
       }
     }
+    PinTimes(dir, 1'000'000'000 + 3600 * staged_);
     return dir;
+  }
+
+  // Like a tar archive, a staged diff carries fixed times, distinct per diff: change lists that
+  // compare mtimes must not depend on whether two diffs were made in the same clock tick.
+  static void PinTimes(const std::string& dir, time_t when) {
+    static thread_local time_t pinned;
+    pinned = when;
+    auto pin = [](const char* path, const struct stat*, int, struct FTW*) {
+      const struct timespec times[2] = {{pinned, 0}, {pinned, 0}};
+      return ::utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
+    };
+    EXPECT_EQ(::nftw(dir.c_str(), pin, 16, FTW_DEPTH | FTW_PHYS), 0) << dir;
   }
 
   void Apply(Driver& d, const std::string& id, const std::map<std::string, std::string>& entries) {
