@@ -243,7 +243,7 @@ TEST_F(BtrfsTest, ChangesEqualTheVfsDriversForTheSameLayers) {
     ASSERT_TRUE(CreateContainer(*d, "c1", "child"));
     auto view = d->Get("c1");
     ASSERT_TRUE(view);
-    WriteFile(JoinPath(*view, "etc/hostname"), "host");         // replaces a file of the init layer
+    WriteFile(JoinPath(*view, "etc/hostname"), "host");  // replaces a file of the init layer
     // The rename may land in the same coarse clock tick that made the init layer's /etc; pin
     // /etc's mtime so "C /etc" does not depend on timing.
     const struct timespec pinned[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
