@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "base/kernel_version.h"
 #include "base/result.h"
 #include "conformance/fixture.h"
+#include "conformance/kernel_features.h"
 #include "conformance/matrix.h"
 #include "conformance/run.h"
 #include "conformance/target.h"
@@ -58,11 +60,16 @@ class Suite {
   // The backing the fixtures live on ("tmpfs", "ext4", "xfs"), and why it was chosen.
   std::string backing() const;
   Matrix& matrix() { return matrix_; }
+  // The running kernel, and the behaviour changes it predates (kernel_features.h).
+  const KernelVersion& kernel_version() const { return kernel_version_; }
+  const std::vector<const KernelFeature*>& missing_features() const { return missing_features_; }
 
  private:
   Suite() = default;
   Result<std::unique_ptr<scratch::ScratchFs>> MakeFixtureFs(const std::string& backing);
   std::string backing_note_;
+  KernelVersion kernel_version_ = KernelVersion::Running();
+  std::vector<const KernelFeature*> missing_features_ = MissingFeatures(kernel_version_);
   std::vector<std::string> targets_;
   std::vector<std::pair<std::string, std::string>> unavailable_;
   std::unique_ptr<scratch::ScratchFs> scratch_;

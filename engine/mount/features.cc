@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "base/fs.h"
+#include "base/kernel_version.h"
 #include "base/strings.h"
 #include "mount/mount.h"
 
@@ -16,21 +17,6 @@ namespace {
 bool ReadBoolParam(const char* name) {
   auto text = ReadFileText(std::string("/sys/module/overlay/parameters/") + name);
   return text && StartsWith(Trim(*text), "Y");
-}
-
-// "6.18.44-fc" -> 618 (major * 100 + minor).
-int KernelVersion(const std::string& release) {
-  auto parts = Split(release, '.');
-  if (parts.size() < 2) return 0;
-  auto major = ParseUint(parts[0]);
-  std::string minor_digits;
-  for (char c : parts[1]) {
-    if (c < '0' || c > '9') break;
-    minor_digits += c;
-  }
-  auto minor = ParseUint(minor_digits);
-  if (!major || !minor) return 0;
-  return static_cast<int>(*major * 100 + *minor);
 }
 
 bool OverlayRegistered() {
@@ -45,14 +31,14 @@ OverlayFeatures ProbeOverlayFeatures() {
   OverlayFeatures f;
   struct utsname u;
   if (::uname(&u) == 0) f.kernel_release = u.release;
-  int version = KernelVersion(f.kernel_release);
+  KernelVersion version = KernelVersion::Parse(f.kernel_release);
   f.overlay_available = OverlayRegistered();
   f.redirect_dir_default = ReadBoolParam("redirect_dir");
   f.metacopy_default = ReadBoolParam("metacopy");
   f.index_default = ReadBoolParam("index");
   f.xino_auto_default = ReadBoolParam("xino_auto");
-  f.lowerdir_plus = version >= 608;
-  f.data_only_lowers = version >= 605;
+  f.lowerdir_plus = version.known() && version.AtLeast(6, 8);
+  f.data_only_lowers = version.known() && version.AtLeast(6, 5);
   f.max_lowers = 500;
   return f;
 }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "base/kernel_version.h"
 #include "base/strings.h"
 #include "base/unique_fd.h"
 #include "mount/kernel_log.h"
@@ -373,9 +374,13 @@ Result<OverlayMountInfo> MountOverlay(const OverlaySpec& spec, const std::string
   }
   auto abs = MountAbsolute(spec, target);
   if (abs || abs.error().code != E2BIG) return abs ? abs : in_context(abs.error());
-  auto plus = MountLowerdirPlus(spec, target);
-  if (plus) return *plus;
-  if (!plus.error().unsupported) return in_context(plus.error().error);
+  // Before 6.8 fsconfig passes overlay options through the legacy one-page string, which
+  // accepts "lowerdir+" as an unknown key until the page is full: go relative there.
+  if (KernelVersion::Running().AtLeast(6, 8)) {
+    auto plus = MountLowerdirPlus(spec, target);
+    if (plus) return *plus;
+    if (!plus.error().unsupported) return in_context(plus.error().error);
+  }
   auto rel = MountRelative(spec, target);
   return rel ? rel : in_context(rel.error());
 }
