@@ -29,10 +29,11 @@ std::optional<UsageExpectation> ExpectContainerUsage(std::string_view driver,
   } else if (driver == "overlay") {
     // The rw layer starts from a copy of init's upper (its root and the init objects).
     e.inodes = kOverlayRwLayer + kInitObjects + kWorkWork + kOverlayRwLayer + kInitObjects;
-  } else if (driver == "vfs") {
+  } else if (driver == "vfs" || driver == "btrfs") {
+    // init and rw are each the full tree (a copy; on btrfs a snapshot's own inode items).
     uint64_t tree = 1 + top.visible_dirs + top.visible_symlinks + top.visible_file_inodes;
     e.inodes = 2 * (tree + kInitObjects + kParentRecord);
-    e.data_bytes = 2 * top.visible_file_bytes;
+    e.data_bytes = driver == "vfs" ? 2 * top.visible_file_bytes : 0;  // snapshots share data
   } else {
     return std::nullopt;
   }
@@ -51,11 +52,13 @@ std::optional<UsageExpectation> ExpectImageUsage(std::string_view driver, const 
       e.inodes += kOverlayLayer + (child ? kParentRecord : 0) + f.visible_dirs +
                   f.visible_symlinks + f.new_file_inodes;
       e.data_bytes += f.new_file_bytes;
-    } else if (driver == "vfs") {
-      // The layer directory is the tree's root.
+    } else if (driver == "vfs" || driver == "btrfs") {
+      // The layer directory (vfs) or subvolume (btrfs) is the tree's root. A btrfs snapshot
+      // holds the full tree's inode items too, but shares the blocks of the parent's: only the
+      // files the layer adds take data blocks.
       e.inodes += 1 + (child ? kParentRecord : 0) + f.visible_dirs + f.visible_symlinks +
                   f.visible_file_inodes;
-      e.data_bytes += f.visible_file_bytes;
+      e.data_bytes += driver == "vfs" ? f.visible_file_bytes : f.new_file_bytes;
     } else {
       return std::nullopt;
     }

@@ -2,16 +2,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/fs.h"
+#include "base/process.h"
 #include "base/strings.h"
 #include "generators/image_builder.h"
 #include "generators/random.h"
 #include "io/copy.h"
 #include "runner/families.h"
+#include "runner/targets.h"
 #include "runner/timing.h"
 
 namespace ovlab::bench {
@@ -35,7 +38,8 @@ bool Reflinks(Backing b) {
 // Data bytes the copy-up must move: the file's data (holes skipped), none where the target
 // clones on a reflink filesystem, none for vfs (its container layer is a full copy already).
 uint64_t ExpectedBytesCopied(const std::string& target, Backing b, uint64_t size, bool sparse) {
-  if (target == "vfs") return 0;
+  // btrfs has no copy-up: the write copies one 4 KiB block of the snapshot's shared extent.
+  if (target == "vfs" || target == "btrfs") return 0;
   if (Reflinks(b) && target != "unionfs-fuse") return 0;
   return sparse ? std::min(size, kSparseData) : size;
 }
@@ -95,6 +99,40 @@ void CopyUpInstance(Session& s, const std::string& target, Backing b, uint64_t s
   state.counters["bytes"] = (v == CopyVariant::kFirst || v == CopyVariant::kSecond) ? 1 : 0;
 }
 
+// The independent measurement: `dd conv=notrunc` writes one byte to a fresh lower file of the
+// same stack (the same mount), timed from spawning dd to its exit, after sync as above.
+void DdInstance(Session& s, const std::string& target, Backing b, const ImageProfile& profile,
+                benchmark::State& state) {
+  auto stack = s.GetStack(target, b, profile);
+  if (!stack) return SkipWithError(state, stack.error().message);
+  View& view = (*stack)->view();
+  for (auto _ : state) {
+    uint64_t n = (*stack)->NextIndex();
+    if (n >= profile.fixed_files.size()) {
+      return SkipWithError(state, "out of fresh lower files: more repetitions than planned");
+    }
+    std::string path = SubjectPath(n);
+    std::vector<std::string> dd = {"dd",         "if=/dev/zero", "of=" + view.HostPath(path),
+                                   "bs=1",       "count=1",      "conv=notrunc",
+                                   "status=none"};
+    ::sync();
+    auto [ran, seconds] = Timed([&] { return RunChecked(dd); });
+    if (!ran) return SkipWithError(state, ran.error().message);
+    state.SetIterationTime(seconds);
+    (void)view.Unlink(path);
+  }
+  state.counters["bytes"] = 1;
+}
+
+bool WantsDd(const RunPlan& p, const std::string& target, Backing b, uint64_t size) {
+  bool size_listed = std::find(p.dd_sizes.begin(), p.dd_sizes.end(), size) != p.dd_sizes.end();
+  bool target_listed = p.dd_targets.empty() || std::find(p.dd_targets.begin(), p.dd_targets.end(),
+                                                         target) != p.dd_targets.end();
+  // dd needs a mount; and where nothing is copied the process start would dominate the time.
+  return size_listed && target_listed && DescribeTarget(target).kind != TargetKind::kEngine &&
+         ExpectedBytesCopied(target, b, size, false) == size;
+}
+
 struct CopyCase {
   uint64_t size;
   bool sparse;
@@ -127,6 +165,8 @@ void RegisterCopyUp(Session& s, const std::string& target, Backing b) {
         files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
       }
     }
+    bool dd = !sparse && WantsDd(s.plan(), target, b, size);
+    if (dd) files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
     ImageProfile profile = SubjectProfile(size, sparse, files);
     for (const auto& c : cases) {
       if (c.size != size || c.sparse != sparse) continue;
@@ -135,6 +175,13 @@ void RegisterCopyUp(Session& s, const std::string& target, Backing b) {
                                    sparse ? "sparse" : "dense", VariantSuffix(c.variant));
       s.Add(name, CopyUpIterations(size), [&s, target, b, c, profile](benchmark::State& st) {
         CopyUpInstance(s, target, b, c.size, c.sparse, c.variant, profile, st);
+      });
+      if (!dd || c.variant != CopyVariant::kFirst) continue;
+      // Right after the instance it checks, on the same stack.
+      std::string dd_name = StrPrintf("bound/dd/%s/bytes:%llu/dense/on:%s", scratch::BackingName(b),
+                                      static_cast<unsigned long long>(size), target.c_str());
+      s.Add(dd_name, CopyUpIterations(size), [&s, target, b, profile](benchmark::State& st) {
+        DdInstance(s, target, b, profile, st);
       });
     }
   }

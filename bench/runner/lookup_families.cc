@@ -34,7 +34,9 @@ std::vector<Where> Places(uint32_t depth) {
 std::vector<uint32_t> Depths(const RunPlan& p, const std::string& target) {
   std::vector<uint32_t> depths;
   for (uint32_t d : p.depths) {
-    if (target != "vfs" || !p.vfs_max_depth || d <= p.vfs_max_depth) depths.push_back(d);
+    if (!DescribeTarget(target).flat || !p.flat_max_depth || d <= p.flat_max_depth) {
+      depths.push_back(d);
+    }
   }
   if (p.kernel_extra_depth && DescribeTarget(target).kernel_overlay) {
     depths.push_back(p.kernel_extra_depth);

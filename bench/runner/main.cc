@@ -5,9 +5,11 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -127,20 +129,33 @@ Status PrivateMountNamespace() {
   return {};
 }
 
+// A target bound to one backing (btrfs) runs every family there, as the narrow backings do.
 void Register(Session& s, const std::vector<std::string>& targets) {
   const RunPlan& p = s.plan();
   for (size_t i = 0; i < p.backings.size(); ++i) {
     scratch::Backing b = p.backings[i];
     RegisterBounds(s, b);
     for (const auto& t : targets) {
-      RegisterCopyUp(s, t, b);
-      if (p.usage_on_all_backings || i < p.narrow_backings) RegisterInodeUsage(s, t, b);
-      if (i < p.narrow_backings) {
+      std::optional<scratch::Backing> only = DescribeTarget(t).only_backing;
+      if (only && *only != b) continue;
+      bool narrow = i < p.narrow_backings || only;
+      if (narrow || p.WideCopyUp(t)) RegisterCopyUp(s, t, b);
+      if (p.usage_on_all_backings || narrow) RegisterInodeUsage(s, t, b);
+      if (narrow) {
         RegisterLayerWalks(s, t, b);
         RegisterWriteHeavy(s, t, b);
       }
     }
   }
+}
+
+// Targets that need a backing the run does not use are skipped with that reason.
+std::string MissingBackingReason(const std::string& target, const RunPlan& plan) {
+  std::optional<scratch::Backing> only = DescribeTarget(target).only_backing;
+  if (!only || std::find(plan.backings.begin(), plan.backings.end(), *only) != plan.backings.end())
+    return "";
+  return StrPrintf("runs on the %s backing only, which this run does not use (--backing %s)",
+                   scratch::BackingName(*only), scratch::BackingName(*only));
 }
 
 int Main(int argc, char** argv) {
@@ -178,7 +193,9 @@ int Main(int argc, char** argv) {
 
   std::vector<std::string> runnable;
   for (const auto& t : *targets) {
-    if (std::string why = TargetUnavailableReason(t); !why.empty()) {
+    std::string why = TargetUnavailableReason(t);
+    if (why.empty()) why = MissingBackingReason(t, *plan);
+    if (!why.empty()) {
       std::fprintf(stderr, "ovlab-bench: skipping target %s: %s\n", t.c_str(), why.c_str());
       benchmark::AddCustomContext("skipped.target." + t, why);
       continue;

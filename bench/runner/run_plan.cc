@@ -1,5 +1,6 @@
 #include "runner/run_plan.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "runner/targets.h"
@@ -15,9 +16,12 @@ RunPlan Quick() {
   p.profile = "quick";
   p.repetitions = 3;
   p.scratch_bytes = 2 * GiB;
-  p.backings = {Backing::kExt4};
+  p.backings = {Backing::kExt4, Backing::kBtrfs};  // btrfs: the btrfs target, overlay2 copy_up
+  p.wide_copy_up_targets = {"overlay2"};
   p.dense_sizes = {4 * KiB, MiB};
   p.second_sizes = {MiB};
+  p.dd_sizes = {MiB};
+  p.dd_targets = {"overlay2"};
   p.usage_profiles = {"mini"};
   p.depths = {1, 16};
   p.cold_depths = {16};
@@ -37,14 +41,18 @@ RunPlan Default() {
   p.profile = "default";
   p.repetitions = 5;
   p.scratch_bytes = 8 * GiB;
-  p.backings = {Backing::kExt4, Backing::kXfsReflink, Backing::kTmpfs};
+  // btrfs last: there the btrfs target runs every family (it needs that backing), the other
+  // targets copy_up only as on xfs-reflink and tmpfs.
+  p.backings = {Backing::kExt4, Backing::kXfsReflink, Backing::kTmpfs, Backing::kBtrfs};
   p.dense_sizes = {4 * KiB, MiB, 64 * MiB};
   p.sparse_sizes = {64 * MiB};
   p.second_sizes = {MiB};
   p.metadata_sizes = {MiB};
+  p.dd_sizes = {64 * MiB};
+  p.dd_targets = {"overlay2"};
   p.usage_profiles = {"slim"};
   p.usage_on_all_backings = false;  // the counts do not depend on the backing (checked in full)
-  p.vfs_max_depth = 32;
+  p.flat_max_depth = 32;
   p.depths = {1, 8, 32, 128};
   p.cold_depths = {128};
   p.stat_wheres = {"top", "middle", "bottom", "missing"};
@@ -69,6 +77,7 @@ RunPlan Full() {
   p.sparse_sizes = {MiB, 64 * MiB, GiB};
   p.second_sizes = {4 * KiB, 4 * MiB, GiB};
   p.metadata_sizes = {4 * KiB, 64 * MiB, GiB};
+  p.dd_sizes = {4 * MiB, 64 * MiB};
   p.usage_profiles = {"distro", "app", "slim", "deep", "smallfiles", "large"};
   p.depths = {1, 2, 4, 8, 16, 32, 64, 128};
   p.cold_depths = p.depths;
@@ -98,6 +107,12 @@ Result<RunPlan> MakeRunPlan(std::string_view profile) {
   }
   p.targets = AllTargetNames();
   return p;
+}
+
+bool RunPlan::WideCopyUp(const std::string& target) const {
+  return wide_copy_up_targets.empty() ||
+         std::find(wide_copy_up_targets.begin(), wide_copy_up_targets.end(), target) !=
+             wide_copy_up_targets.end();
 }
 
 int CopyUpIterations(uint64_t bytes) {

@@ -21,9 +21,16 @@ struct RunPlan {
   // Expensive families run on the first `narrow_backings` backings only (lookup, readdir,
   // write_heavy, mount); copy_up, bound and inode_usage run on every backing.
   size_t narrow_backings = 1;
+  // Targets whose copy_up (and dd cross-check) also runs on the other backings; empty = all.
+  std::vector<std::string> wide_copy_up_targets;
+  bool WideCopyUp(const std::string& target) const;
 
   // copy_up: first write of one byte; `second` write; chmod/chown (metadata) copy-up.
   std::vector<uint64_t> dense_sizes, sparse_sizes, second_sizes, metadata_sizes;
+  // bound/dd: the independent copy-up measurement (dd conv=notrunc on the copy_up stack's mount)
+  // for these dense sizes and targets, where the copy-up copies data; no targets = every one.
+  std::vector<uint64_t> dd_sizes;
+  std::vector<std::string> dd_targets;
   // inode_usage: named image profiles (per image) and whether a container is measured too.
   std::vector<std::string> usage_profiles;
   bool usage_container = true;
@@ -33,9 +40,10 @@ struct RunPlan {
   std::vector<uint32_t> depths, cold_depths;
   std::vector<std::string> stat_wheres, open_wheres, cold_wheres;
   uint32_t kernel_extra_depth = 0;  // a deeper stack for kernel targets only (500), 0 = none
-  // vfs is flat (lookups cost the same at any depth) but a deep vfs stack copies the tree once
-  // per layer: the deepest vfs stack built (0 = no limit).
-  uint32_t vfs_max_depth = 0;
+  // Flat targets (vfs, btrfs: lookups cost the same at any depth) build a deep stack by copying
+  // the tree (vfs) or snapshotting it (btrfs, a transaction each) once per layer: the deepest
+  // stack built for them (0 = no limit).
+  uint32_t flat_max_depth = 0;
   // write_heavy
   uint64_t random_file_bytes = 0;
   uint32_t random_writes = 0, create_files = 0, append_files = 0, fsync_writes = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "base/fs.h"
 #include "base/process.h"
 #include "base/strings.h"
 #include "drivers/driver.h"
@@ -37,8 +38,9 @@ std::string VersionLine(const std::string& program) {
 }  // namespace
 
 const std::vector<std::string>& AllTargetNames() {
-  static const std::vector<std::string> names = {
-      "overlay2", "overlay", "vfs", "fuse", "engine", "fuse-overlayfs", "unionfs-fuse"};
+  static const std::vector<std::string> names = {"overlay2",     "overlay", "vfs",
+                                                 "fuse",         "engine",  "fuse-overlayfs",
+                                                 "unionfs-fuse", "btrfs",   "devicemapper"};
   return names;
 }
 
@@ -52,21 +54,37 @@ std::string OvlabFuseBinary() {
 }
 
 TargetInfo DescribeTarget(const std::string& name) {
-  if (name == "engine") return {name, TargetKind::kEngine, false, false};
-  if (name == "fuse-overlayfs" || name == "unionfs-fuse") {
-    return {name, TargetKind::kDaemon, false, false};
+  TargetInfo info;
+  info.name = name;
+  if (name == "engine") {
+    info.kind = TargetKind::kEngine;
+  } else if (name == "fuse-overlayfs" || name == "unionfs-fuse") {
+    info.kind = TargetKind::kDaemon;
+  } else if (name == "fuse") {
+    info.kind = DriverRegistered("fuse") ? TargetKind::kDriver : TargetKind::kDaemon;
+  } else {
+    info.kernel_overlay = name == "overlay2" || name == "overlay";
+    info.has_store_model = true;
+    info.flat = name == "vfs" || name == "btrfs";
+    if (name == "btrfs") info.only_backing = scratch::Backing::kBtrfs;
   }
-  if (name == "fuse") {
-    bool driver = DriverRegistered("fuse");
-    return {name, driver ? TargetKind::kDriver : TargetKind::kDaemon, false, false};
-  }
-  return {name, TargetKind::kDriver, name != "vfs", true};
+  return info;
 }
 
 std::string TargetUnavailableReason(const std::string& name) {
   if (std::find(AllTargetNames().begin(), AllTargetNames().end(), name) == AllTargetNames().end()) {
     return "unknown target '" + name + "' (known: " + Join(AllTargetNames(), ", ") + ")";
   }
+  if (name == "devicemapper") {
+    std::string why = "ovlab has no devicemapper driver";
+    if (!PathExists("/dev/mapper/control")) {
+      why +=
+          " and this kernel has no device-mapper (no /dev/mapper/control); dm-thin runs only "
+          "in VMs with distribution kernels";
+    }
+    return why;
+  }
+  if (name == "btrfs" && !DriverRegistered("btrfs")) return "no btrfs driver in this build";
   bool overlay = mount::ProbeOverlayFeatures().overlay_available;
   if ((name == "overlay2" || name == "overlay") && !overlay) {
     return "the kernel has no overlay filesystem (modprobe overlay)";
@@ -103,6 +121,10 @@ std::string TargetContext(const std::string& name) {
   }
   if (name == "unionfs-fuse") {
     return VersionLine("unionfs-fuse") + "; -o cow, upper=RW:lowers=RO";
+  }
+  if (name == "btrfs") {
+    return "btrfs driver: a writable subvolume snapshot per layer, no mount (the container's "
+           "subvolume is the view); btrfs backing only";
   }
   return "";
 }

@@ -4,10 +4,15 @@
 //  - daemon targets (fuse-overlayfs, unionfs-fuse, and fuse as the ovlab-fuse binary while no
 //    `fuse` driver is registered) mount over the layers of an overlay2 store;
 //  - engine is the in-process union engine over the same overlay2 layers.
+// btrfs is a driver target on the btrfs backing only (a subvolume snapshot per layer, no union);
+// devicemapper is listed so a run says why it is skipped (no device-mapper on this kernel).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "scratch/scratch.h"
 
 namespace ovlab::bench {
 
@@ -18,6 +23,10 @@ struct TargetInfo {
   TargetKind kind = TargetKind::kDriver;
   bool kernel_overlay = false;   // mounts kernel overlayfs (deep stacks up to 500 lowers)
   bool has_store_model = false;  // inode_usage applies: the driver stores the image itself
+  // The view is one plain directory tree (vfs, btrfs): lookups cost the same at any depth.
+  bool flat = false;
+  // The only backing filesystem the target runs on (btrfs needs btrfs), none = any.
+  std::optional<scratch::Backing> only_backing;
 };
 
 // Every target name, in report order.

@@ -63,6 +63,7 @@ class MountedView : public View {
     if (err != 0) return SysFail(err);
     return n;
   }
+  std::string HostPath(const std::string& path) const override { return At(path); }
 
  private:
   std::string At(const std::string& path) const { return root_ + path; }
@@ -99,6 +100,7 @@ class EngineView : public View {
     for (const auto& e : *entries) n += e.name != "." && e.name != "..";
     return n;
   }
+  std::string HostPath(const std::string&) const override { return ""; }
 
  private:
   unionfs::Union& u_;

@@ -37,6 +37,8 @@ class View {
   virtual SysResult<void> Mkdir(const std::string& path, mode_t mode) = 0;
   // Reads the whole merged listing; returns the number of entries without "." and "..".
   virtual SysResult<size_t> CountEntries(const std::string& dir) = 0;
+  // The host path of `path` for other programs (dd), "" when the view is not a mount (engine).
+  virtual std::string HostPath(const std::string& path) const = 0;
 };
 
 // System calls on `root` + path.

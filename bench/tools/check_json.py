@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Checks an ovlab-bench JSON file against the contract in bench/README.md.
 
-usage: check_json.py FILE.json [--expect REGEX ...] [--min-rows N]
+usage: check_json.py FILE.json [--expect REGEX ...] [--expect-context KEY ...] [--min-rows N]
 
 Fails (exit 1, one line per problem) when a name does not follow FAMILY/TARGET/BACKING/...,
 a family's counters are missing, an ovlab context key is missing, a run reported an error,
-an inode count differs from its analytic expectation, or an --expect pattern matches no row.
+an inode count differs from its analytic expectation (vfs, overlay, overlay2, btrfs), an --expect
+pattern matches no row, or an --expect-context key is missing.
 """
 import argparse
 import json
@@ -14,7 +15,7 @@ import sys
 
 FAMILIES = {"copy_up", "inode_usage", "lookup", "readdir", "write_heavy", "mount", "bound"}
 TARGETS = {"overlay2", "overlay", "vfs", "fuse", "engine", "fuse-overlayfs", "unionfs-fuse",
-           "btrfs", "devicemapper", "copy"}
+           "btrfs", "devicemapper", "copy", "dd"}
 BACKINGS = {"ext4", "xfs", "xfs-reflink", "btrfs", "tmpfs"}
 COUNTERS = {
     "copy_up": {"bytes_copied", "bytes"},
@@ -48,10 +49,10 @@ def check_name(name):
     return None
 
 
-def problems(doc, expect, min_rows):
+def problems(doc, expect, min_rows, expect_context=()):
     out = []
     ctx = doc.get("context", {})
-    for key in CONTEXT:
+    for key in CONTEXT | set(expect_context):
         if not ctx.get(key):
             out.append(f"context: {key} missing")
     rows = doc.get("benchmarks", [])
@@ -71,15 +72,16 @@ def problems(doc, expect, min_rows):
         backings_seen.add(backing)
         if r.get("run_type") == "aggregate" and r.get("aggregate_name") == "cv":
             continue  # cv rows hold ratios, not counters
-        missing = COUNTERS.get(family, set()) - set(r)
+        wanted = COUNTERS.get(family, set()) if target != "dd" else {"bytes"}
+        missing = wanted - set(r)
         if missing:
             out.append(f"{name}: counters missing: {', '.join(sorted(missing))}")
-        if family == "inode_usage" and target in {"overlay2", "overlay", "vfs"}:
+        if family == "inode_usage" and target in {"overlay2", "overlay", "vfs", "btrfs"}:
             if r.get("inodes") != r.get("inodes_expected"):
                 out.append(f"{name}: {r.get('inodes')} inodes, expected {r.get('inodes_expected')}")
         if "real_time" not in r or "time_unit" not in r:
             out.append(f"{name}: no real_time/time_unit")
-    for t in targets_seen - {"copy"}:
+    for t in targets_seen - {"copy", "dd"}:
         if not ctx.get(f"target.{t}"):
             out.append(f"context: target.{t} missing")
     for b in backings_seen:
@@ -95,6 +97,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--expect-context", action="append", default=[])
     ap.add_argument("--min-rows", type=int, default=1)
     args = ap.parse_args()
     try:
@@ -103,7 +106,7 @@ def main():
     except (OSError, ValueError) as e:
         print(f"{args.file}: cannot read the benchmark JSON: {e}")
         return 1
-    found = problems(doc, args.expect, args.min_rows)
+    found = problems(doc, args.expect, args.min_rows, args.expect_context)
     for p in found:
         print(p)
     print(f"{args.file}: {len(doc.get('benchmarks', []))} rows, {len(found)} problems")
