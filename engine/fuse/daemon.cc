@@ -63,7 +63,9 @@ int RunDaemon(const DaemonConfig& config) {
     PrintError(engine.error().message);
     return 1;
   }
-  ServerContext ctx{engine->get(), config.speed};
+  ServerContext ctx;
+  ctx.engine = engine->get();
+  ctx.speed = config.speed;
   fuse_lowlevel_ops ops = UnionOperations(config.speed);
 
   std::vector<std::string> args = LibfuseArguments(config);

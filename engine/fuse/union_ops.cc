@@ -55,10 +55,27 @@ fuse_entry_param EntryParam(fuse_req_t req, const unionfs::Entry& e) {
   return p;
 }
 
+// ESTALE would make the kernel's VFS retry a lookup once and then give it to the caller, where
+// the kernel's overlay says ENOENT for a name that lost a race (removed nodes the kernel still
+// holds are served from their detached objects instead, see OrDetached).
+void ReplyError(fuse_req_t req, int err) {
+  fuse_reply_err(req, err == ESTALE ? ENOENT : err);
+}
+
+// The engine says ESTALE for a node whose name was removed; when the kernel still held it, the
+// object detached from it at the removal answers as the kernel's overlay would.
+template <typename T, typename Call>
+SysResult<T> OrDetached(fuse_req_t req, fuse_ino_t ino, SysResult<T> r, Call call) {
+  if (r || r.error() != ESTALE) return r;
+  DetachedNodes::Object d = Ctx(req).detached.Find(ino);
+  if (!d) return r;
+  return call(*d);
+}
+
 // Replies with an entry; when the kernel refuses the reply the lookup is given back.
 void ReplyEntry(fuse_req_t req, const SysResult<unionfs::Entry>& e) {
   if (!e) {
-    fuse_reply_err(req, e.error());
+    ReplyError(req, e.error());
     return;
   }
   fuse_entry_param p = EntryParam(req, *e);
@@ -66,12 +83,16 @@ void ReplyEntry(fuse_req_t req, const SysResult<unionfs::Entry>& e) {
 }
 
 void ReplyStatus(fuse_req_t req, const SysResult<void>& r) {
-  fuse_reply_err(req, r ? 0 : r.error());
+  if (r) {
+    fuse_reply_err(req, 0);
+  } else {
+    ReplyError(req, r.error());
+  }
 }
 
 void ReplyAttr(fuse_req_t req, const SysResult<struct stat>& st) {
   if (!st) {
-    fuse_reply_err(req, st.error());
+    ReplyError(req, st.error());
     return;
   }
   fuse_reply_attr(req, &*st, AttrTimeout(req, *st));
@@ -116,18 +137,26 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   ReplyEntry(req, e);
 }
 
-void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Engine(req).Forget(ino, nlookup);
+  Ctx(req).detached.Forgotten(ino, Engine(req));
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Forget(req, ino, nlookup);
   fuse_reply_none(req);
 }
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
-  for (size_t i = 0; i < count; ++i) Engine(req).Forget(forgets[i].ino, forgets[i].nlookup);
+  for (size_t i = 0; i < count; ++i) Forget(req, forgets[i].ino, forgets[i].nlookup);
   fuse_reply_none(req);
 }
 
+// fstat of an open deleted file comes here without a handle too: the detached object answers.
 void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  ReplyAttr(req, Engine(req).GetAttr(CredOf(req), ino));
+  Union& u = Engine(req);
+  ReplyAttr(req, OrDetached(req, ino, u.GetAttr(CredOf(req), ino),
+                            [&](const auto& d) { return u.GetAttr(d); }));
 }
 
 void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
@@ -143,14 +172,17 @@ void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
                               unionfs::kSetAtimeNow | unionfs::kSetMtimeNow | unionfs::kSetCtime;
   std::optional<unionfs::FileHandle> handle;
   if (fi) handle = fi->fh;
-  ReplyAttr(req, Engine(req).SetAttr(CredOf(req), ino, static_cast<unsigned>(to_set) & kKnown, v,
-                                     handle));
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  const unsigned mask = static_cast<unsigned>(to_set) & kKnown;
+  ReplyAttr(req, OrDetached(req, ino, u.SetAttr(cred, ino, mask, v, handle),
+                            [&](const auto& d) { return u.SetAttr(cred, d, mask, v, handle); }));
 }
 
 void OpReadLink(fuse_req_t req, fuse_ino_t ino) {
   auto target = Engine(req).ReadLink(CredOf(req), ino);
   if (!target) {
-    fuse_reply_err(req, target.error());
+    ReplyError(req, target.error());
     return;
   }
   fuse_reply_readlink(req, target->c_str());
@@ -177,17 +209,25 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* n
   ReplyEntry(req, e);
 }
 
+// Removals keep the object of a node the kernel still holds (an open may be racing them).
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  ReplyStatus(req, Engine(req).Unlink(CredOf(req), parent, name));
+  const Cred cred = CredOf(req);
+  ReplyStatus(req, Ctx(req).detached.Removing(
+                       [&] { return Engine(req).UnlinkDetaching(cred, parent, name); }));
 }
 
 void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  ReplyStatus(req, Engine(req).Rmdir(CredOf(req), parent, name));
+  const Cred cred = CredOf(req);
+  ReplyStatus(req, Ctx(req).detached.Removing(
+                       [&] { return Engine(req).RmdirDetaching(cred, parent, name); }));
 }
 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
               const char* new_name, unsigned flags) {
-  ReplyStatus(req, Engine(req).Rename(CredOf(req), parent, name, new_parent, new_name, flags));
+  const Cred cred = CredOf(req);
+  ReplyStatus(req, Ctx(req).detached.Removing([&] {
+    return Engine(req).RenameDetaching(cred, parent, name, new_parent, new_name, flags);
+  }));
 }
 
 // With the write-back cache the kernel reads pages of files opened write-only and appends by
@@ -203,10 +243,15 @@ void SetOpenReplyFlags(fuse_req_t req, fuse_file_info* fi) {
   fi->noflush = 1;  // nothing to do on close(2): data is written through
 }
 
+// An open that lost the race with the removal of its name opens the object it looked up.
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto h = Engine(req).Open(CredOf(req), ino, AdjustOpenFlags(req, fi->flags));
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  const int flags = AdjustOpenFlags(req, fi->flags);
+  auto h = OrDetached(req, ino, u.Open(cred, ino, flags),
+                      [&](const auto& d) { return u.Open(cred, d, flags); });
   if (!h) {
-    fuse_reply_err(req, h.error());
+    ReplyError(req, h.error());
     return;
   }
   fi->fh = *h;
@@ -218,7 +263,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
   auto c = Engine(req).Create(CredOf(req), parent, name, AdjustOpenFlags(req, fi->flags), mode);
   if (!c) {
-    fuse_reply_err(req, c.error());
+    ReplyError(req, c.error());
     return;
   }
   fi->fh = c->handle;
@@ -234,7 +279,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   std::unique_ptr<char[]> buf(new char[size]);
   auto n = Engine(req).Read(fi->fh, buf.get(), size, off);
   if (!n) {
-    fuse_reply_err(req, n.error());
+    ReplyError(req, n.error());
     return;
   }
   fuse_reply_buf(req, buf.get(), *n);
@@ -261,7 +306,7 @@ void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_fil
   }
   auto n = Engine(req).Write(fi->fh, data, size, off);
   if (!n) {
-    fuse_reply_err(req, n.error());
+    ReplyError(req, n.error());
     return;
   }
   fuse_reply_write(req, *n);
@@ -295,7 +340,7 @@ void OpCopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* f
     auto got = Engine(req).Read(fi_in->fh, buf.get(), want, off_in + static_cast<off_t>(done));
     if (!got) {
       if (done == 0) {
-        fuse_reply_err(req, got.error());
+        ReplyError(req, got.error());
         return;
       }
       break;
@@ -304,7 +349,7 @@ void OpCopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* f
     auto put = Engine(req).Write(fi_out->fh, buf.get(), *got, off_out + static_cast<off_t>(done));
     if (!put) {
       if (done == 0) {
-        fuse_reply_err(req, put.error());
+        ReplyError(req, put.error());
         return;
       }
       break;
@@ -315,10 +360,18 @@ void OpCopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* f
   fuse_reply_write(req, done);
 }
 
+// Handle 0 (never an engine handle): a removed directory, which lists as empty.
+constexpr uint64_t kRemovedDir = 0;
+
 void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto h = Engine(req).OpenDir(CredOf(req), ino);
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  auto h = OrDetached(req, ino, u.OpenDir(cred, ino), [&](const auto& d) -> SysResult<uint64_t> {
+    if (auto a = u.Access(cred, d, R_OK); !a) return SysFail(a.error());
+    return kRemovedDir;
+  });
   if (!h) {
-    fuse_reply_err(req, h.error());
+    ReplyError(req, h.error());
     return;
   }
   fi->fh = *h;
@@ -342,9 +395,13 @@ constexpr size_t kMinDirent = 32;
 void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
                    bool plus) {
   Union& u = Engine(req);
+  if (fi->fh == kRemovedDir) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
   auto entries = u.ReadDir(fi->fh, off, size / kMinDirent + 1);
   if (!entries) {
-    fuse_reply_err(req, entries.error());
+    ReplyError(req, entries.error());
     return;
   }
   std::unique_ptr<char[]> buf(new char[size]);
@@ -390,6 +447,10 @@ void OpReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 }
 
 void OpReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  if (fi->fh == kRemovedDir) {
+    fuse_reply_err(req, 0);
+    return;
+  }
   ReplyStatus(req, Engine(req).ReleaseDir(fi->fh));
 }
 
@@ -400,7 +461,7 @@ void OpFsyncDir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
 void OpStatFs(fuse_req_t req, fuse_ino_t ino) {
   auto st = Engine(req).StatFs(ino);
   if (!st) {
-    fuse_reply_err(req, st.error());
+    ReplyError(req, st.error());
     return;
   }
   fuse_reply_statfs(req, &*st);
@@ -415,7 +476,7 @@ void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 // getxattr/listxattr size protocol: size 0 asks for the length, a short buffer is ERANGE.
 void ReplyXattrValue(fuse_req_t req, size_t size, const SysResult<std::string>& value) {
   if (!value) {
-    fuse_reply_err(req, value.error());
+    ReplyError(req, value.error());
   } else if (size == 0) {
     fuse_reply_xattr(req, value->size());
   } else if (size < value->size()) {
@@ -448,7 +509,10 @@ void OpRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
 }
 
 void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
-  ReplyStatus(req, Engine(req).Access(CredOf(req), ino, mask));
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  ReplyStatus(req, OrDetached(req, ino, u.Access(cred, ino, mask),
+                              [&](const auto& d) { return u.Access(cred, d, mask); }));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fuse/command_line.h"
+#include "fuse/detached_nodes.h"
 #include "union/union.h"
 
 namespace ovlab::fuse {
@@ -19,6 +20,7 @@ struct ServerContext {
   unionfs::Union* engine = nullptr;
   SpeedOptions speed;
   fuse_session* session = nullptr;  // for invalidation notices to the kernel
+  DetachedNodes detached;           // removed names the kernel still holds
 };
 
 // The operation table; copy_file_range is left out when speed.copy_file_range is off, so the

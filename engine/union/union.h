@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "io/copy.h"
 #include "union/cred.h"
 #include "union/options.h"
@@ -94,6 +95,17 @@ struct UnionStats {
   uint64_t bytes_copied = 0;   // data bytes moved by copy-up
   uint64_t layer_lookups = 0;  // name lookups that touched a layer (fstatat in a layer dir)
   uint64_t cache_hits = 0;     // lookups answered from the lookup cache
+};
+
+// A node whose name was removed (unlink, rmdir, rename over it) while a FUSE kernel still holds
+// it: an open that lost a race with the unlink, fstat of an open deleted file. The kernel's
+// overlay dentry keeps the real object alive and usable; this keeps it open for the same calls.
+struct DetachedObject {
+  NodeId node = 0;
+  UniqueFd object;     // O_PATH of the real object (upper, or the lower one for a lower-only node)
+  bool upper = false;  // the object is in the upper layer (a lower one can no longer be copied up)
+  ino_t ino = 0;       // st_ino and st_dev as the union reported them before the removal
+  dev_t dev = 0;
 };
 
 class Union {
@@ -203,6 +215,30 @@ class Union {
   SysResult<void> RemoveXattr(const Cred& cred, std::string_view path, std::string_view name,
                               int at_flags = 0);
   SysResult<struct statvfs> StatFs(std::string_view path);
+
+  // ---- Removed names still held by a FUSE kernel (detached.cc) ----------------------------------
+  // Unlink, Rmdir and Rename as at node level; when the object removed (for Rename: the target
+  // replaced) is a node with a lookup count, also that object, detached from its name.
+  SysResult<std::optional<DetachedObject>> UnlinkDetaching(const Cred& cred, NodeId parent,
+                                                           std::string_view name);
+  SysResult<std::optional<DetachedObject>> RmdirDetaching(const Cred& cred, NodeId parent,
+                                                          std::string_view name);
+  SysResult<std::optional<DetachedObject>> RenameDetaching(const Cred& cred, NodeId parent,
+                                                           std::string_view name,
+                                                           NodeId new_parent,
+                                                           std::string_view new_name,
+                                                           unsigned flags);
+  bool Known(NodeId node) const;  // the node still has a lookup count (or is the root)
+  // The kernel overlay's answers for a detached object: its attributes (nlink 0 once its last
+  // link is gone), opens of the object itself, attribute changes of an upper object. A lower
+  // object cannot be copied up any more: writes fail EEXIST, as the kernel's copy-up finds its
+  // old name taken (by the whiteout or a new object).
+  SysResult<struct stat> GetAttr(const DetachedObject& d);
+  SysResult<void> Access(const Cred& cred, const DetachedObject& d, int mask);
+  SysResult<FileHandle> Open(const Cred& cred, const DetachedObject& d, int flags);
+  SysResult<struct stat> SetAttr(const Cred& cred, const DetachedObject& d, unsigned mask,
+                                 const SetAttrValues& values,
+                                 std::optional<FileHandle> handle = std::nullopt);
 
   struct Impl;
 
