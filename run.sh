@@ -60,9 +60,7 @@ run_tests() {
   build release
   install_binaries
   log "tests (release build; includes the conformance suite under a Debian kernel in QEMU)"
-  # One retry: ovlab-fuse has a known rare race (an open racing an unlink can surface ESTALE,
-  # FuseMountTest.ConcurrentMixedOpsLeaveAViewTheKernelAgreesWith); a second failure still fails.
-  ctest --preset release -j1 --repeat until-pass:2 "${skip[@]}"
+  ctest --preset release -j1 "${skip[@]}"
   if ((sanitize)); then
     build debug
     log "tests (ASan/UBSan build)"
