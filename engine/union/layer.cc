@@ -173,7 +173,7 @@ SysResult<void> SetXattrAt(int dirfd, std::string_view name, std::string_view xn
   return {};
 }
 
-SysResult<std::vector<RawDirEntry>> ReadDirFd(int dir_fd) {
+SysResult<std::vector<RawDirEntry>> ReadDirFd(int dir_fd, DotEntries dots) {
   std::vector<RawDirEntry> out;
   alignas(8) char buf[32768];
   for (;;) {
@@ -184,7 +184,7 @@ SysResult<std::vector<RawDirEntry>> ReadDirFd(int dir_fd) {
       auto* d = reinterpret_cast<struct dirent64*>(buf + pos);
       pos += d->d_reclen;
       std::string_view name(d->d_name);
-      if (name == "." || name == "..") continue;
+      if (dots == DotEntries::kSkip && (name == "." || name == "..")) continue;
       out.push_back(RawDirEntry{std::string(name), static_cast<ino_t>(d->d_ino), d->d_type});
     }
   }

@@ -54,13 +54,16 @@ SysResult<std::string> GetXattrAt(int dirfd, std::string_view name, std::string_
 SysResult<void> SetXattrAt(int dirfd, std::string_view name, std::string_view xname,
                            std::string_view value, int flags = 0);
 
-// One directory's entries (without "." and "..") with d_type and d_ino, in on-disk order.
+// One directory's entries with d_type and d_ino, in the order getdents gives them (ext4 hashes
+// "." and ".." in among the names, so a merged listing keeps them where the layer put them).
 struct RawDirEntry {
   std::string name;
   ino_t ino = 0;
   unsigned char type = 0;
 };
-SysResult<std::vector<RawDirEntry>> ReadDirFd(int dir_fd);  // dir_fd: O_RDONLY | O_DIRECTORY
+enum class DotEntries { kSkip, kKeep };
+// dir_fd: O_RDONLY | O_DIRECTORY
+SysResult<std::vector<RawDirEntry>> ReadDirFd(int dir_fd, DotEntries dots = DotEntries::kSkip);
 
 // A whiteout is a character device 0/0 (WO1).
 inline bool IsWhiteoutStat(const struct stat& st) {

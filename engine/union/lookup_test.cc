@@ -198,6 +198,77 @@ TEST_F(LookupTest, ListingFixedPerOpenDirAndRebuiltAtZero_RD2) {
   EXPECT_EQ(u->ReleaseDir(*h).error(), EBADF);
 }
 
+// Merged-dir offsets on every backing: the kernel caches a merged listing in its own order
+// ("." and ".." where the lowest layer's getdents puts them: hashed in among the names on ext4)
+// and its offsets are positions in that cache. After seeking to the offset saved after entry i,
+// both read on with entry i + 1.
+class ReaddirOffsetTest : public UnionFixture,
+                          public ::testing::WithParamInterface<scratch::Backing> {
+ protected:
+  ReaddirOffsetTest() { backing_ = GetParam(); }
+};
+
+// The kernel's listing of `dir` read to the end, then, after seekdir to the position saved after
+// entry `after`, read again: the names of that tail in order (after = -1: the whole listing).
+std::vector<std::string> KernelTail(const std::string& dir, int after) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return {"opendir: " + ErrnoText(errno)};
+  std::vector<long> saved;
+  while (::readdir(d)) saved.push_back(::telldir(d));
+  if (after >= 0 && static_cast<size_t>(after) < saved.size()) {
+    ::seekdir(d, saved[static_cast<size_t>(after)]);
+  } else {
+    ::rewinddir(d);
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+  ::closedir(d);
+  return names;
+}
+
+TEST_P(ReaddirOffsetTest, SeekToSavedOffsetMatchesKernel_RD2) {
+  auto [es, ks] = MakeTwin(2, [](const Stack& s) {
+    for (const char* n : {"x", "y", "k1", "k2", "k3", "gone"}) PutFile(s.lower(1) + "/m/" + n, n);
+    for (const char* n : {"y", "z", "t1", "t2"}) PutFile(s.lower(0) + "/m/" + n, n);
+    PutWhiteout(s.lower(0) + "/m/gone");
+    PutDir(s.upper() + "/m");
+    PutFile(s.upper() + "/m/u", "u");
+    PutWhiteout(s.upper() + "/m/k2");
+  });
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  auto m = u->Lookup(kRoot, kRootNode, "m");
+  ASSERT_TRUE(m);
+  auto h = u->OpenDir(kRoot, m->node);
+  ASSERT_TRUE(h);
+  auto all = u->ReadDir(*h, 0);
+  ASSERT_TRUE(all);
+  std::vector<std::string> names;
+  for (const auto& e : *all) names.push_back(e.name);
+  ASSERT_EQ(Join(names, " "), Join(KernelTail(merged + "/m", -1), " "));
+  EXPECT_EQ(names.size(), 10u);  // . .. x y k1 k3 z t1 t2 u, without gone and k2
+  for (size_t i = 0; i < all->size(); ++i) {
+    auto tail = u->ReadDir(*h, (*all)[i].offset);
+    ASSERT_TRUE(tail);
+    std::vector<std::string> got;
+    for (const auto& e : *tail) got.push_back(e.name);
+    std::vector<std::string> want(names.begin() + static_cast<long>(i) + 1, names.end());
+    EXPECT_EQ(Join(got, " "), Join(want, " ")) << "after entry " << i;
+    EXPECT_EQ(Join(got, " "), Join(KernelTail(merged + "/m", static_cast<int>(i)), " "))
+        << "after entry " << i << " (" << names[i] << ")";
+  }
+  EXPECT_TRUE(u->ReleaseDir(*h));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backings, ReaddirOffsetTest,
+                         ::testing::Values(scratch::Backing::kTmpfs, scratch::Backing::kExt4,
+                                           scratch::Backing::kXfs),
+                         [](const auto& info) {
+                           return std::string(scratch::BackingName(info.param));
+                         });
+
 TEST_F(LookupTest, RedirectsReadLikeKernel_RN2) {
   auto fill = [](const Stack& s) {
     // Bottom layer has the original dir; the top lower moved it (absolute redirect) and the

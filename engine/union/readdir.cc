@@ -67,11 +67,10 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, 
     const Source& src = sources[i];
     auto fd = OpenIn(*src.layer, src.rel, O_RDONLY | O_DIRECTORY);
     if (!fd) return SysFail(fd.error());
-    auto raw = ReadDirFd(fd->get());
+    // "." and ".." keep the place getdents gives them (first on tmpfs and xfs, hashed in among
+    // the names on ext4): the kernel caches them like any name, so offsets count them there.
+    auto raw = ReadDirFd(fd->get(), DotEntries::kKeep);
     if (!raw) return SysFail(raw.error());
-    // getdents gives "." and ".." first on the filesystems overlay supports.
-    raw->insert(raw->begin(), {RawDirEntry{".", self->st_ino, DT_DIR},
-                               RawDirEntry{"..", parent->st_ino, DT_DIR}});
     bool xdir = filter && !src.is_upper && [&] {
       auto v = GetXattrFd(fd->get(), kXattrOpaque);
       return v && *v == "x";
@@ -92,8 +91,8 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, 
         slot.hidden = kind != Whiteout::kNone;
         if (kind == Whiteout::kXattr && xwhiteouts) *xwhiteouts = true;
       }
+      slot.entry.ino = e.name == "." ? self->st_ino : e.name == ".." ? parent->st_ino : e.ino;
       slot.entry.name = std::move(e.name);
-      slot.entry.ino = e.ino;
       slot.entry.type = e.type;
       // Copied-up entries report their origin's inode number, as stat does (ID1).
       if (!slot.hidden && src.is_upper && dir->impure && slot.entry.name != "." &&

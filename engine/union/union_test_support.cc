@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "base/fs.h"
+#include "base/process.h"
 #include "base/strings.h"
 #include "mount/mount.h"
 
@@ -226,8 +227,14 @@ int AsUser(uid_t uid, gid_t gid, const std::function<int()>& fn) {
 }
 
 void UnionFixture::SetUp() {
+  if (backing_ != scratch::Backing::kTmpfs) {
+    std::string mkfs = std::string("mkfs.") + (backing_ == scratch::Backing::kExt4    ? "ext4"
+                                               : backing_ == scratch::Backing::kBtrfs ? "btrfs"
+                                                                                      : "xfs");
+    if (!HaveProgram(mkfs)) GTEST_SKIP() << mkfs << " is not installed: no " << mkfs << " stacks";
+  }
   scratch::ScratchOptions o;
-  o.backing = scratch::Backing::kTmpfs;
+  o.backing = backing_;
   o.size_bytes = 512ull << 20;
   auto fs = scratch::ScratchFs::Create(o);
   ASSERT_TRUE(fs) << fs.error().message;

@@ -63,6 +63,8 @@ class UnionFixture : public ::testing::Test {
                           bool with_upper = true);
   void UnmountKernel(const Stack& s);
 
+  // The filesystem the stacks live on; a subclass sets it in its constructor (before SetUp).
+  scratch::Backing backing_ = scratch::Backing::kTmpfs;
   std::unique_ptr<scratch::ScratchFs> fs_;
   std::string root_;
   std::vector<std::string> mounted_;
