@@ -17,7 +17,8 @@ class EngineTarget : public Target {
   std::string Name() const override { return "engine"; }
   std::string Version() const override { return OVLAB_VERSION; }
   std::string Options() const override {
-    return std::string("redirect_dir=") + (config_.redirect_dir ? "on" : "off");
+    return std::string("redirect_dir=") + (config_.redirect_dir ? "on" : "off") +
+           (config_.metacopy ? ",metacopy=on" : "");
   }
 
   Status Setup(const LayerSet& layers, const TargetConfig& config) override {
@@ -218,6 +219,7 @@ class EngineTarget : public Target {
     o.upper = layers.upper;
     o.work = layers.work;
     o.redirect_dir = config_.redirect_dir;
+    o.metacopy = config_.metacopy;
     auto u = unionfs::Union::Open(o);
     if (!u) return std::unexpected(u.error());
     union_ = std::move(*u);

@@ -137,7 +137,7 @@ Result<LayerSet> Materialize(const Fixture& fixture, const std::string& dir) {
   LayerSet layers;
   if (auto s = MakeDirs(dir); !s) return std::unexpected(s.error());
   for (size_t i = 0; i < fixture.lowers.size(); ++i) {
-    std::string root = JoinPath(dir, StrPrintf("l%zu", i));
+    std::string root = JoinPath(dir, StrPrintf("%s%zu", fixture.lower_prefix.c_str(), i));
     if (auto s = MakeLayer(fixture.lowers[i], root); !s) return std::unexpected(s.error());
     layers.lowers.push_back(root);
   }

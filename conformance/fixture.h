@@ -68,6 +68,8 @@ class Layer {
 struct Fixture {
   std::vector<Layer> lowers{Layer()};  // uppermost first
   Layer upper;                         // what the upper layer already holds
+  // Lower layer i is the directory <lower_prefix><i>; a prefix with ':' tests LK2 escaping.
+  std::string lower_prefix = "l";
 };
 
 // Writes the fixture under `dir` (l0 = top lower, l1, ..., upper, work) and returns the layers.

@@ -17,6 +17,7 @@
 #include "base/strings.h"
 #include "conformance/mounted_target.h"
 #include "conformance/targets.h"
+#include "mount/mount.h"
 #include "scratch/scratch.h"
 
 namespace ovlab::conformance {
@@ -147,8 +148,14 @@ std::string FirstLineOf(const std::vector<std::string>& argv, const std::string&
   return "unknown";
 }
 
+// Overlay's option syntax, colons in layer paths escaped (LK2).
 std::string OverlayStyleOptions(const LayerSet& l) {
-  return "lowerdir=" + Join(l.lowers, ":") + ",upperdir=" + l.upper + ",workdir=" + l.work;
+  std::vector<std::string> lowers;
+  // A path with a comma stays as it is: the daemon then reports it.
+  auto escape = [](const std::string& p) { return mount::EscapeLayerPath(p).value_or(p); };
+  for (const auto& lower : l.lowers) lowers.push_back(escape(lower));
+  return "lowerdir=" + Join(lowers, ":") + ",upperdir=" + escape(l.upper) +
+         ",workdir=" + escape(l.work);
 }
 
 }  // namespace
@@ -181,12 +188,14 @@ std::unique_ptr<Target> MakeOvlabFuseTarget(const std::string& binary) {
       "fuse", OVLAB_VERSION,
       [binary](const LayerSet& l, const TargetConfig& c, const std::string& mnt) {
         return std::vector<std::string>{binary, "-f", "-o",
-                                        OverlayStyleOptions(l) + ",redirect_dir=" +
-                                            (c.redirect_dir ? "on" : "off") + ",allow_other",
+                                        OverlayStyleOptions(l) +
+                                            ",redirect_dir=" + (c.redirect_dir ? "on" : "off") +
+                                            (c.metacopy ? ",metacopy=on" : "") + ",allow_other",
                                         mnt};
       },
       [](const TargetConfig& c) {
-        return StrPrintf("redirect_dir=%s,allow_other", c.redirect_dir ? "on" : "off");
+        return StrPrintf("redirect_dir=%s%s,allow_other", c.redirect_dir ? "on" : "off",
+                         c.metacopy ? ",metacopy=on" : "");
       });
 }
 

@@ -222,15 +222,13 @@ std::string FirstDifference(const std::vector<std::string>& kernel,
   return "extra: " + other[n];
 }
 
-// Every line on which two transcripts differ: both lines of each differing pair, or when the
-// lengths differ, the lines either has more often than the other.
+// Where two transcripts differ: "<a line> | <b line>" per differing pair, or when the lengths
+// differ, each line one of them has more often than the other.
 std::vector<std::string> DifferingLines(std::vector<std::string> a, std::vector<std::string> b) {
   std::vector<std::string> out;
   if (a.size() == b.size()) {
     for (size_t i = 0; i < a.size(); ++i) {
-      if (a[i] == b[i]) continue;
-      out.push_back(a[i]);
-      out.push_back(b[i]);
+      if (a[i] != b[i]) out.push_back(a[i] + " | " + b[i]);
     }
     return out;
   }
@@ -283,7 +281,10 @@ void RunCase(const CaseDef& def) {
     if (role == Role::kOracle) {
       r.expected = obs.expectations;
       kernel = obs;
-      if (!obs.ran) {
+      if (!obs.ran && !def.kernel_option_needed.empty()) {
+        r.verdict = Verdict::kSkip;
+        r.reason = "this kernel refuses " + def.kernel_option_needed + ": " + obs.setup_error;
+      } else if (!obs.ran) {
         r.verdict = Verdict::kFail;
         r.reason = obs.setup_error;
         ADD_FAILURE() << "kernel: " << obs.setup_error;

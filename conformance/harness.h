@@ -26,6 +26,9 @@ struct CaseDef {
   Fixture fixture = StandardFixture();
   TargetConfig config;
   std::function<void(CaseRun&)> body;
+  // Non-empty for a case that needs a kernel option this kernel may refuse ("metacopy=on"): a
+  // kernel mount failure then skips the case with this and the kernel's reason, never fails.
+  std::string kernel_option_needed;
 };
 
 // Called from a TEST/TEST_P body; the case id is the current GoogleTest name.

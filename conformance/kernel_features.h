@@ -28,7 +28,8 @@ std::vector<const KernelFeature*> MissingFeatures(const KernelVersion& kernel);
 const KernelFeature* ExplainingFeature(const std::vector<const KernelFeature*>& missing,
                                        const std::string& line);
 
-// When every line of `lines` is explained by a missing feature: those features, each once;
+// When every line of `lines` (a violation, or a differing "kernel | target" pair) is explained
+// by a missing feature: those features, each once;
 // empty when some line is not (or `lines` is empty).
 std::vector<const KernelFeature*> ExplainAll(const std::vector<const KernelFeature*>& missing,
                                              const std::vector<std::string>& lines);

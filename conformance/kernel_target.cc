@@ -19,8 +19,8 @@ class KernelTarget : public MountedTarget {
   }
   std::string Options() const override {
     // Explicit, so the oracle does not depend on the overlay module's defaults.
-    return StrPrintf("redirect_dir=%s,index=off,metacopy=off",
-                     config().redirect_dir ? "on" : "off");
+    return StrPrintf("redirect_dir=%s,index=off,metacopy=%s", config().redirect_dir ? "on" : "off",
+                     config().metacopy ? "on" : "off");
   }
 
  protected:

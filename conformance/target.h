@@ -25,6 +25,7 @@ struct LayerSet {
 // Options a case asks for; a target maps them onto its own option syntax.
 struct TargetConfig {
   bool redirect_dir = false;
+  bool metacopy = false;  // MC1; the kernel needs redirect_dir=on with it
 };
 
 // Who performs an operation (root unless a case says otherwise).

@@ -37,6 +37,10 @@ struct OverlayMountInfo {
   size_t option_bytes = 0;                      // length of the data string (0 for lowerdir+)
 };
 
+// A layer path as overlay options spell it: colons and backslashes escaped with a backslash
+// (LK2). A comma cannot be carried (overlay has no escape for it): EINVAL saying so.
+Result<std::string> EscapeLayerPath(const std::string& path);
+
 // Mounts overlay at target. Errors quote the kernel's reason when it gives one. Layer paths
 // may hold ':' (escaped as LK2 says) but not ','; every layer must exist. kAbsolute with a list
 // longer than a page fails with E2BIG and mounts nothing.

@@ -20,7 +20,6 @@
 #include "mount/mount.h"
 
 namespace ovlab::mount {
-namespace {
 
 // A layer path in the option string: `:` separates layers so it is escaped; `,` separates
 // options and overlay has no escape for it.
@@ -36,6 +35,8 @@ Result<std::string> EscapeLayerPath(const std::string& path) {
   }
   return out;
 }
+
+namespace {
 
 bool IsAbsolute(const std::string& p) {
   return !p.empty() && p.front() == '/';
