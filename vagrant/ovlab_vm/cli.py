@@ -31,6 +31,8 @@ def parse_args(argv):
     p.add_argument("--payload", default="conformance", choices=["conformance", "selftest"],
                    help="conformance (ovlab-conformance from --build-dir) or selftest (the runner's own overlay checks)")
     p.add_argument("--targets", default="kernel,engine", help="conformance targets (default kernel,engine)")
+    p.add_argument("--cases", metavar="FILTER",
+                   help="only the conformance cases matching a GoogleTest filter (e.g. 'Metacopy*:Layers*')")
     p.add_argument("--build-dir", default=os.path.join(REPO, "build", "release"), help="where the payload binaries are built")
     p.add_argument("--cache-dir", default=os.path.join(HERE, "cache"), help="apt state, kernel packages, work dirs")
     p.add_argument("--mirror", help="Debian mirror URI (default: read from the machine's apt sources)")
@@ -55,7 +57,8 @@ def prepare(args):
     """Checks everything before anything is created; returns (requests, RunConfig)."""
     requests = kernels.parse_kernel_list(args.kernels)
     build_dir = os.path.abspath(args.build_dir)
-    chosen = payload.build_payload(args.payload, build_dir, args.targets, args.bench, args.bench_filter)
+    chosen = payload.build_payload(args.payload, build_dir, args.targets, args.bench, args.bench_filter,
+                                    cases=args.cases)
     needs_qemu = any(r.label != kernels.HOST for r in requests) or kernels.host_kernel_image()
     mirror, accel = "", "host"
     if needs_qemu:

@@ -61,7 +61,7 @@ def find_tools(names=HELPER_TOOLS):
     return found
 
 
-def build_payload(kind, build_dir, targets, bench_profile=None, bench_filter=None):
+def build_payload(kind, build_dir, targets, bench_profile=None, bench_filter=None, cases=None):
     """The payload for `kind` ("conformance" or "selftest"), plus a bench step when asked."""
     binaries, steps, outputs = {}, [], ["matrix.json"]
     if kind == "selftest":
@@ -69,11 +69,16 @@ def build_payload(kind, build_dir, targets, bench_profile=None, bench_filter=Non
         steps.append(Step("selftest", ["selftest.sh", "--matrix-out", "{out}/matrix.json"]))
     elif kind == "conformance":
         binaries["ovlab-conformance"] = _built(build_dir, CONFORMANCE_BIN, "ovlab-conformance")
-        steps.append(
-            Step("conformance", ["ovlab-conformance", f"--target={targets}", "--matrix-out={out}/matrix.json"])
-        )
+        argv = ["ovlab-conformance", f"--target={targets}", "--matrix-out={out}/matrix.json"]
+        if cases:
+            if not re.fullmatch(r"[A-Za-z0-9_.*?:/+-]+", cases):
+                raise RunnerError(f"--cases '{cases}' is not a GoogleTest filter (letters, digits, _ . * ? : / + -)")
+            argv.append(f"--gtest_filter={cases}")
+        steps.append(Step("conformance", argv))
     else:
         raise RunnerError(f"unknown payload '{kind}': use conformance or selftest")
+    if cases and kind != "conformance":
+        raise RunnerError("--cases needs --payload conformance")
     if bench_profile:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", bench_profile):
             raise RunnerError(f"--bench '{bench_profile}' is not a profile name (letters, digits, . _ -)")

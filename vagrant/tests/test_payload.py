@@ -110,3 +110,16 @@ def test_guest_env_points_at_ovlab_fuse(tmp_path):
     assert p.binaries["ovlab-fuse"] == str(fuse)
     assert p.guest_env("/ovlab/bin") == {"OVLAB_FUSE": "/ovlab/bin/ovlab-fuse"}
     assert payload.build_payload("selftest", str(tmp_path / "none"), "kernel").guest_env("/b") == {}
+
+
+def test_conformance_case_filter(tmp_path):
+    path = tmp_path / payload.CONFORMANCE_BIN
+    path.parent.mkdir(parents=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    p = payload.build_payload("conformance", str(tmp_path), "kernel", cases="Metacopy*:Layers/*")
+    assert p.steps[0].argv[-1] == "--gtest_filter=Metacopy*:Layers/*"
+    with pytest.raises(RunnerError, match="not a GoogleTest filter"):
+        payload.build_payload("conformance", str(tmp_path), "kernel", cases="x; reboot")
+    with pytest.raises(RunnerError, match="needs --payload conformance"):
+        payload.build_payload("selftest", str(tmp_path), "kernel", cases="X*")
