@@ -404,7 +404,7 @@ fsname=, max_read=, nosuid, nodev, noexec, noatime, ... (mount(8)-only options s
 defaults, nofail, _netdev and x-* are ignored).
 
 Speed options (for measurements):
-  ovlab_entry_timeout=S, ovlab_attr_timeout=S, ovlab_negative_timeout=S   (1, 1, 0)
+  ovlab_entry_timeout=S, ovlab_attr_timeout=S, ovlab_negative_timeout=S   (3600, 1, 0)
   ovlab_writeback_cache=on|off (off)      ovlab_keep_cache=on|off (on)
   ovlab_cache_readdir=on|off (on: the kernel keeps listings until the directory changes)
   ovlab_splice_read|splice_write|splice_move=on|off, ovlab_splice=on|off (off)
