@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -222,22 +221,6 @@ std::string FirstDifference(const std::vector<std::string>& kernel,
   return "extra: " + other[n];
 }
 
-// Where two transcripts differ: "<a line> | <b line>" per differing pair, or when the lengths
-// differ, each line one of them has more often than the other.
-std::vector<std::string> DifferingLines(std::vector<std::string> a, std::vector<std::string> b) {
-  std::vector<std::string> out;
-  if (a.size() == b.size()) {
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (a[i] != b[i]) out.push_back(a[i] + " | " + b[i]);
-    }
-    return out;
-  }
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  std::set_symmetric_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
-  return out;
-}
-
 // On a kernel older than a behaviour change the cases expect: the changes that explain every
 // broken expectation (the kernel is then skipped, not failed), or empty.
 std::vector<const KernelFeature*> KernelLacks(const std::vector<std::string>& violations) {
@@ -313,17 +296,17 @@ void RunCase(const CaseDef& def) {
       } else if (role == Role::kPeer) {
         r.verdict = Verdict::kKnownDeviation;
         r.reason = ExplainDeviation(name, FirstDifference(kernel.transcript, obs.transcript));
-      } else if (auto lacks = ExplainAll(suite.missing_features(),
-                                         DifferingLines(kernel.transcript, obs.transcript));
-                 !lacks.empty()) {
-        // Ours follow the current kernel: on an older one their differences are known, and
-        // shown, as long as every differing line is one a missing feature explains.
+      } else if (const KernelFeature* f =
+                     ExplainingFeature(suite.missing_features(),
+                                       FirstDifference(kernel.transcript, obs.transcript))) {
+        // Ours follow the current kernel: on an older one a difference that starts where a
+        // missing feature shows is known, and shown (what follows it in the case follows from
+        // it; on a current kernel the same case checks every line).
         r.verdict = Verdict::kKnownDeviation;
         r.reason =
             StrPrintf("%s follows current (>= %d.%d) semantics, this kernel is %s: ", name.c_str(),
-                      lacks.back()->major, lacks.back()->minor,
-                      suite.kernel_version().ToString().c_str()) +
-            NeedsText(lacks) + " (" + FirstDifference(kernel.transcript, obs.transcript) + ")";
+                      f->major, f->minor, suite.kernel_version().ToString().c_str()) +
+            NeedsText({f}) + " (" + FirstDifference(kernel.transcript, obs.transcript) + ")";
       } else {
         r.verdict = Verdict::kFail;
         r.reason = FirstDifference(kernel.transcript, obs.transcript);
