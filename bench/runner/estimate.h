@@ -1,4 +1,4 @@
-// A rough run-time estimate printed before a full run, from per-family costs measured on a
+// A rough run-time estimate printed before every run, from per-family costs measured on a
 // 2-core VM (good to a factor of two; it exists so nobody starts a 3-hour run by accident).
 #pragma once
 

@@ -9,8 +9,9 @@
 
 namespace ovlab::bench {
 
-// copy_up: first write of one byte to a lower file, second write, chmod/chown copy-up.
-void RegisterCopyUp(Session& s, const std::string& target, scratch::Backing b);
+// copy_up: first write of one byte to a lower file, second write, chmod/chown copy-up (those
+// three only where `variants`), and the bound/dd cross-check of the plan's sizes.
+void RegisterCopyUp(Session& s, const std::string& target, scratch::Backing b, bool variants);
 // bound/copy: plain copy bandwidth of the backing filesystem (read/write + fsync).
 void RegisterBounds(Session& s, scratch::Backing b);
 // write_heavy: random 4 KiB writes into a lower file, creating files, appending to every file

@@ -139,7 +139,9 @@ void Register(Session& s, const std::vector<std::string>& targets) {
       std::optional<scratch::Backing> only = DescribeTarget(t).only_backing;
       if (only && *only != b) continue;
       bool narrow = i < p.narrow_backings || only;
-      if (narrow || p.WideCopyUp(t)) RegisterCopyUp(s, t, b);
+      if (narrow || p.CopyUpOn(b, t)) {
+        RegisterCopyUp(s, t, b, narrow || p.copy_variants_on_all_backings);
+      }
       if (p.usage_on_all_backings || narrow) RegisterInodeUsage(s, t, b);
       if (narrow) {
         RegisterLayerWalks(s, t, b);
@@ -235,10 +237,9 @@ int Main(int argc, char** argv) {
     benchmark::AddCustomContext(std::string("backing.") + scratch::BackingName(b),
                                 session.Scratch(b).Describe());
   }
-  if (plan->profile == "full") {
-    std::fprintf(stderr, "ovlab-bench: full profile: %zu instances, estimated %.0f minutes\n",
-                 selected.size(), EstimateSeconds(selected, session.repetitions()) / 60);
-  }
+  std::fprintf(stderr, "ovlab-bench: %s profile: %zu instances, estimated %.0f minutes\n",
+               plan->profile.c_str(), selected.size(),
+               EstimateSeconds(selected, session.repetitions()) / 60);
   session.StartClock(selected.size());
   benchmark::RunSpecifiedBenchmarks();
   session.Shutdown();

@@ -17,15 +17,17 @@ RunPlan Quick() {
   p.repetitions = 3;
   p.scratch_bytes = 2 * GiB;
   p.backings = {Backing::kExt4, Backing::kBtrfs};  // btrfs: the btrfs target, overlay2 copy_up
-  p.wide_copy_up_targets = {"overlay2"};
+  p.copy_up_only[Backing::kBtrfs] = {"overlay2"};
+  p.copy_variants_on_all_backings = false;
   p.dense_sizes = {4 * KiB, MiB};
   p.second_sizes = {MiB};
   p.dd_sizes = {MiB};
   p.dd_targets = {"overlay2"};
   p.usage_profiles = {"mini"};
+  p.usage_container = false;
   p.depths = {1, 16};
   p.cold_depths = {16};
-  p.stat_wheres = {"top", "bottom", "missing"};
+  p.stat_wheres = {"bottom", "missing"};
   p.open_wheres = {"bottom"};
   p.cold_wheres = {"bottom"};
   p.random_file_bytes = 8 * MiB;
@@ -44,6 +46,8 @@ RunPlan Default() {
   // btrfs last: there the btrfs target runs every family (it needs that backing), the other
   // targets copy_up only as on xfs-reflink and tmpfs.
   p.backings = {Backing::kExt4, Backing::kXfsReflink, Backing::kTmpfs, Backing::kBtrfs};
+  p.copy_up_only[Backing::kBtrfs] = {"overlay2", "engine", "fuse-overlayfs"};
+  p.copy_variants_on_all_backings = false;  // second/chmod/chown on ext4 (and btrfs's target)
   p.dense_sizes = {4 * KiB, MiB, 64 * MiB};
   p.sparse_sizes = {64 * MiB};
   p.second_sizes = {MiB};
@@ -56,10 +60,11 @@ RunPlan Default() {
   p.depths = {1, 8, 32, 128};
   p.cold_depths = {128};
   p.stat_wheres = {"top", "middle", "bottom", "missing"};
-  p.open_wheres = {"top", "bottom", "missing"};
-  p.cold_wheres = {"top", "bottom", "missing"};
+  // Bottom and missing walk every layer: the deep-lookup cases; top is timed warm with stat.
+  p.open_wheres = {"bottom", "missing"};
+  p.cold_wheres = {"bottom", "missing"};
   p.random_file_bytes = 64 * MiB;
-  p.random_writes = 1024;
+  p.random_writes = 512;
   p.create_files = 1000;
   p.append_files = 128;
   p.fsync_writes = 50;
@@ -109,10 +114,10 @@ Result<RunPlan> MakeRunPlan(std::string_view profile) {
   return p;
 }
 
-bool RunPlan::WideCopyUp(const std::string& target) const {
-  return wide_copy_up_targets.empty() ||
-         std::find(wide_copy_up_targets.begin(), wide_copy_up_targets.end(), target) !=
-             wide_copy_up_targets.end();
+bool RunPlan::CopyUpOn(Backing b, const std::string& target) const {
+  auto only = copy_up_only.find(b);
+  return only == copy_up_only.end() ||
+         std::find(only->second.begin(), only->second.end(), target) != only->second.end();
 }
 
 int CopyUpIterations(uint64_t bytes) {

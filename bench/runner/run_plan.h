@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +22,12 @@ struct RunPlan {
   // Expensive families run on the first `narrow_backings` backings only (lookup, readdir,
   // write_heavy, mount); copy_up, bound and inode_usage run on every backing.
   size_t narrow_backings = 1;
-  // Targets whose copy_up (and dd cross-check) also runs on the other backings; empty = all.
-  std::vector<std::string> wide_copy_up_targets;
-  bool WideCopyUp(const std::string& target) const;
+  // copy_up on the other backings runs for every target, except on the backings listed here:
+  // there for these targets only (and for a target bound to that backing).
+  std::map<scratch::Backing, std::vector<std::string>> copy_up_only;
+  // second/chmod/chown copy-ups on every backing, else on the narrow ones only.
+  bool copy_variants_on_all_backings = true;
+  bool CopyUpOn(scratch::Backing b, const std::string& target) const;
 
   // copy_up: first write of one byte; `second` write; chmod/chown (metadata) copy-up.
   std::vector<uint64_t> dense_sizes, sparse_sizes, second_sizes, metadata_sizes;

@@ -1,10 +1,16 @@
 #!/usr/bin/python3
-"""Headline table of an ovlab-bench JSON file, for the closing note of a run.
+"""Headline figures of an ovlab-bench JSON file, for the closing note of a run.
 
-usage: summary.py FILE.json [--family copy_up,lookup,...] [--cv-limit 5]
+usage: summary.py FILE.json [--family copy_up,lookup,...] [--cv-limit 5] [--dd-limit 15]
+       summary.py FILE.json --headline
 
-Prints median and coefficient of variation of every aggregate instance of the headline families
-(copy_up, lookup, inode_usage, write_heavy), marks CV above the limit, and counts them.
+Default: median and coefficient of variation of every aggregate instance of the headline
+families (copy_up, lookup, inode_usage, write_heavy), marking CV above the limit (for inode_usage
+the CV of the inode count, its headline), then the ratio of every independent dd measurement
+(bound/dd/BACKING/bytes:N/dense/on:TARGET) to the copy_up instance it checks
+(copy_up/TARGET/BACKING/bytes:N/dense), raw and without dd's own start-up (its startup_us
+counter), marked when the latter is off by more than --dd-limit percent.
+--headline: a markdown table of the four headline families per target and backing.
 """
 import argparse
 import json
@@ -12,17 +18,118 @@ import re
 import sys
 
 SUFFIX = re.compile(r"(/iterations:\d+|/repeats:\d+|/manual_time|/real_time)+$")
+TARGETS = ("overlay2", "overlay", "vfs", "fuse", "engine", "fuse-overlayfs", "unionfs-fuse",
+           "btrfs", "devicemapper")
+BACKINGS = ("ext4", "xfs", "xfs-reflink", "btrfs", "tmpfs")
 
 
 def aggregates(doc):
     """{run_name: {aggregate_name: row}}"""
     out = {}
     for r in doc.get("benchmarks", []):
-        if r.get("run_type") != "aggregate":
+        if r.get("run_type") != "aggregate" or r.get("error_occurred"):
             continue
         name = SUFFIX.sub("", r.get("run_name", r["name"]))
         out.setdefault(name, {})[r["aggregate_name"]] = r
     return out
+
+
+def headline_cv(name, agg):
+    """CV in percent of what the instance is about: the inode count for inode_usage."""
+    cv = agg.get("cv", {})
+    key = "inodes" if name.startswith("inode_usage/") else "real_time"
+    return (cv.get(key) or 0) * 100
+
+
+def to_us(row, value):
+    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[row.get("time_unit", "ns")]
+    return value * scale
+
+
+def per_op_us(row):
+    return to_us(row, row["real_time"]) / (row.get("ops") or 1)
+
+
+def print_cv(aggs, families, cv_limit):
+    rows = high = 0
+    for name, agg in sorted(aggs.items()):
+        if name.split("/")[0] not in families or "median" not in agg:
+            continue
+        med = agg["median"]
+        cv = headline_cv(name, agg)
+        extra = ""
+        if "inodes" in med:
+            extra = f" inodes={med['inodes']:.0f}/{med['inodes_expected']:.0f}"
+        flag = " CV>limit" if cv > cv_limit else ""
+        rows += 1
+        high += bool(flag)
+        print(f"{name:75s} {per_op_us(med):12.1f} us/op  cv {cv:5.1f}%{extra}{flag}")
+    print(f"{rows} instances, {high} with CV above {cv_limit}%")
+
+
+def print_dd(aggs, dd_limit):
+    for name, agg in sorted(aggs.items()):
+        m = re.match(r"^bound/dd/([^/]+)/bytes:(\d+)/dense/on:([^/]+)$", name)
+        if not m or "median" not in agg:
+            continue
+        backing, size, target = m.groups()
+        checked = aggs.get(f"copy_up/{target}/{backing}/bytes:{size}/dense", {})
+        if "median" not in checked:
+            print(f"{name}: no copy_up instance to compare with")
+            continue
+        dd = to_us(agg["median"], agg["median"]["real_time"])
+        startup = agg["median"].get("startup_us", 0)
+        ours = to_us(checked["median"], checked["median"]["real_time"])
+        ratio, net = dd / ours, (dd - startup) / ours
+        flag = "" if abs(net - 1) * 100 <= dd_limit else f" off by more than {dd_limit}%"
+        print(f"dd vs copy_up/{target}/{backing}/bytes:{size}/dense: dd {dd / 1e3:.1f} ms "
+              f"(its start-up {startup / 1e3:.1f} ms), ovlab-bench {ours / 1e3:.1f} ms, "
+              f"ratio {ratio:.3f}, without dd's start-up {net:.3f}{flag}")
+
+
+def fmt_us(us):
+    if us >= 1e6:
+        return f"{us / 1e6:.2f} s"
+    if us >= 1e3:
+        return f"{us / 1e3:.1f} ms"
+    return f"{us:.1f} µs"
+
+
+def cell(aggs, name, inodes=False):
+    agg = aggs.get(name)
+    if not agg or "median" not in agg:
+        return None
+    cv = headline_cv(name, agg)
+    if inodes:
+        return f"{agg['median']['inodes']:.0f}"
+    return f"{fmt_us(per_op_us(agg['median']))} ({cv:.0f}%)"
+
+
+# (column title, name pattern with {t} target and {b} backing, inode count?)
+HEADLINE = [
+    ("copy-up 4 KiB", "copy_up/{t}/{b}/bytes:4096/dense", False),
+    ("copy-up 64 MiB", "copy_up/{t}/{b}/bytes:67108864/dense", False),
+    ("image inodes (slim)", "inode_usage/{t}/{b}/profile:slim", True),
+    ("container inodes", "inode_usage/{t}/{b}/profile:slim/container", True),
+    ("stat, depth 128 bottom, warm", "lookup/{t}/{b}/depth:128/where:bottom/op:stat/warm", False),
+    ("stat, depth 32 bottom, warm", "lookup/{t}/{b}/depth:32/where:bottom/op:stat/warm", False),
+    ("stat, depth 128 bottom, cold", "lookup/{t}/{b}/depth:128/where:bottom/op:stat/cold", False),
+    ("random 4 KiB write+fsync", "write_heavy/{t}/{b}/op:random4k/bytes:67108864", False),
+    ("create file", "write_heavy/{t}/{b}/op:create/files:1000", False),
+    ("append (copy-up)", "write_heavy/{t}/{b}/op:append/files:128/depth:14", False),
+]
+
+
+def print_headline(aggs):
+    print("| target | backing | " + " | ".join(h[0] for h in HEADLINE) + " |")
+    print("|---|---|" + "---|" * len(HEADLINE))
+    for b in BACKINGS:
+        for t in TARGETS:
+            cells = [cell(aggs, pattern.format(t=t, b=b), inodes) for _, pattern, inodes in HEADLINE]
+            if any(cells):
+                print(f"| {t} | {b} | " + " | ".join(c or "–" for c in cells) + " |")
+    print("\nTimes are medians per operation over the repetitions (CV in parentheses); "
+          "inodes are exact counts.")
 
 
 def main():
@@ -30,26 +137,17 @@ def main():
     ap.add_argument("file")
     ap.add_argument("--family", default="copy_up,lookup,inode_usage,write_heavy")
     ap.add_argument("--cv-limit", type=float, default=5.0)
+    ap.add_argument("--dd-limit", type=float, default=15.0)
+    ap.add_argument("--headline", action="store_true")
     args = ap.parse_args()
     with open(args.file) as f:
         doc = json.load(f)
-    families = set(args.family.split(","))
-    rows = high = 0
-    for name, agg in sorted(aggregates(doc).items()):
-        if name.split("/")[0] not in families or "median" not in agg:
-            continue
-        med = agg["median"]
-        cv = agg.get("cv", {}).get("real_time", 0) * 100
-        ops = med.get("ops") or 1
-        extra = ""
-        if "inodes" in med:
-            extra = f" inodes={med['inodes']:.0f}/{med['inodes_expected']:.0f}"
-        flag = " CV>limit" if cv > args.cv_limit else ""
-        rows += 1
-        high += bool(flag)
-        print(f"{name:75s} {med['real_time'] / ops:12.1f} {med['time_unit']}/op  cv {cv:5.1f}%"
-              f"{extra}{flag}")
-    print(f"{rows} instances, {high} with CV above {args.cv_limit}%")
+    aggs = aggregates(doc)
+    if args.headline:
+        print_headline(aggs)
+        return 0
+    print_cv(aggs, set(args.family.split(",")), args.cv_limit)
+    print_dd(aggs, args.dd_limit)
     return 0
 
 
