@@ -405,6 +405,35 @@ TEST_F(FuseMountTest, KilledDaemonLeavesAMountThatCleanupRemoves) {
 
 // 16 threads of mixed create/write/rename/unlink/readdir in one tree for a bounded time; then the
 // merged view must equal what the kernel's overlay shows of the same upper and lowers.
+// Calls made by many threads, and those that failed with an errno outside the expected ones
+// (the first one is kept for the message).
+class CallTally {
+ public:
+  // rc < 0 is a failure described by errno.
+  void Check(const char* what, int rc, std::initializer_list<int> expected) {
+    ++calls_;
+    if (rc >= 0) return;
+    int err = errno;
+    for (int e : expected) {
+      if (err == e) return;
+    }
+    ++unexpected_;
+    std::lock_guard lock(mu_);
+    if (first_.empty()) first_ = std::string(what) + ": " + ErrnoText(err);
+  }
+  long calls() const { return calls_.load(); }
+  long unexpected() const { return unexpected_.load(); }
+  std::string first() const {
+    std::lock_guard lock(mu_);
+    return first_;
+  }
+
+ private:
+  std::atomic<long> calls_{0}, unexpected_{0};
+  mutable std::mutex mu_;
+  std::string first_;
+};
+
 // What a process sees through a descriptor and an O_PATH handle of objects whose names it
 // removes (the state an open that lost a race with an unlink is in: it reopens the handle
 // through /proc, as the VFS opens the dentry it looked up). One line per call.
@@ -501,23 +530,9 @@ TEST_F(FuseMountTest, OpensRacingRemovalsNeverSeeEstale) {
   if (const char* s = std::getenv("OVLAB_FUSE_RACE_ROUNDS")) rounds = std::atoi(s);
   ASSERT_TRUE(MakeDir(Path("upper/race"), 0755));
   StartFuse();
-  std::atomic<long> ops{0}, unexpected{0};
-  std::atomic<int> first_errno{0};
-  std::mutex first_mu;
-  std::string first_what;
-  auto check = [&](const char* what, int rc, std::initializer_list<int> fine) {
-    ++ops;
-    if (rc >= 0) return;
-    int err = errno;
-    for (int f : fine) {
-      if (err == f) return;
-    }
-    ++unexpected;
-    int zero = 0;
-    if (first_errno.compare_exchange_strong(zero, err)) {
-      std::lock_guard lock(first_mu);
-      first_what = what;
-    }
+  CallTally tally;
+  auto check = [&](const char* what, int rc, std::initializer_list<int> expected) {
+    tally.Check(what, rc, expected);
   };
   auto name = [&](unsigned n) { return M(StrPrintf("race/n%u", n % 4)); };
   auto churn = [&](int id) {
@@ -555,9 +570,8 @@ TEST_F(FuseMountTest, OpensRacingRemovalsNeverSeeEstale) {
   for (int i = 0; i < 4; ++i) threads.emplace_back(churn, i);
   for (int i = 0; i < 4; ++i) threads.emplace_back(use, 100 + i);
   for (auto& t : threads) t.join();
-  EXPECT_EQ(unexpected.load(), 0) << unexpected.load() << " of " << ops.load()
-                                  << " calls failed unexpectedly; the first: " << first_what << ": "
-                                  << ErrnoText(first_errno);
+  EXPECT_EQ(tally.unexpected(), 0) << tally.unexpected() << " of " << tally.calls()
+                                   << " calls failed unexpectedly; the first: " << tally.first();
   StopFuse();
 }
 
@@ -570,10 +584,7 @@ TEST_F(FuseMountTest, ConcurrentMixedOpsLeaveAViewTheKernelAgreesWith) {
   constexpr int kLostCopyUp = EEXIST;
   StartFuse();
   std::atomic<bool> stop{false};
-  std::atomic<long> ops{0}, unexpected{0};
-  std::atomic<int> first_unexpected{0};
-  std::mutex first_mu;
-  std::string first_what;
+  CallTally tally;
   auto work = [&](int id) {
     std::mt19937 rng(id);
     auto name = [&](int range) {
@@ -581,18 +592,8 @@ TEST_F(FuseMountTest, ConcurrentMixedOpsLeaveAViewTheKernelAgreesWith) {
       return M(n % 3 == 0 ? StrPrintf("dir/f%d", n) : StrPrintf("t%d/f%d", n % 4, n));
     };
     const char* what = "";
-    auto check = [&](int rc, std::initializer_list<int> fine) {
-      ++ops;
-      if (rc == 0) return;
-      for (int f : fine) {
-        if (errno == f) return;
-      }
-      ++unexpected;
-      int zero = 0;
-      if (first_unexpected.compare_exchange_strong(zero, errno)) {
-        std::lock_guard lock(first_mu);
-        first_what = what;
-      }
+    auto check = [&](int rc, std::initializer_list<int> expected) {
+      tally.Check(what, rc, expected);
     };
     while (!stop.load()) {
       switch (rng() % 6) {
@@ -647,9 +648,8 @@ TEST_F(FuseMountTest, ConcurrentMixedOpsLeaveAViewTheKernelAgreesWith) {
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   stop = true;
   for (auto& t : threads) t.join();
-  EXPECT_EQ(unexpected.load(), 0) << "first unexpected error: " << first_what << ": "
-                                  << ErrnoText(first_unexpected);
-  EXPECT_GT(ops.load(), 1000) << "the mount made progress";
+  EXPECT_EQ(tally.unexpected(), 0) << "first unexpected error: " << tally.first();
+  EXPECT_GT(tally.calls(), 1000) << "the mount made progress";
   auto fuse_view = FsView(M(""));
   StopFuse();
 
@@ -659,7 +659,7 @@ TEST_F(FuseMountTest, ConcurrentMixedOpsLeaveAViewTheKernelAgreesWith) {
   EXPECT_EQ(fuse_view, kernel_view) << "ovlab-fuse:\n"
                                     << Describe(fuse_view) << "kernel:\n"
                                     << Describe(kernel_view);
-  std::cout << "[ info ] " << ops.load() << " operations in " << seconds << " s by 16 threads\n";
+  std::cout << "[ info ] " << tally.calls() << " operations in " << seconds << " s by 16 threads\n";
 }
 
 // 100,000 create/stat/unlink cycles: the daemon's descriptors stay flat and its memory bounded.
