@@ -84,7 +84,14 @@ struct Union::Impl {
   Entry MakeEntry(const NodePtr& node, const struct stat& st);  // counts a lookup
   // fds of real objects: the upper dir of a directory node, the visible object (O_PATH), the data
   SysResult<UniqueFd> UpperDirFd(const Node& dir);
-  SysResult<UniqueFd> TopObjectFd(const Node& node);
+  // The same for *at calls only: the union root's is the upper layer's root fd (nothing opened).
+  struct DirFd {
+    UniqueFd owned;
+    int fd = -1;
+  };
+  SysResult<DirFd> UpperDirAt(const Node& dir);
+  // `st`, when given, receives the object's stat (taken anyway to check its type).
+  SysResult<UniqueFd> TopObjectFd(const Node& node, struct stat* st = nullptr);
   // The upper object as (its parent directory fd, its name); the root is (root fd, ".").
   SysResult<std::pair<UniqueFd, std::string>> UpperEntry(const Node& node);
   SysResult<UniqueFd> DataFd(const Node& node, int flags);

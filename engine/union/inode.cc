@@ -41,10 +41,11 @@ SysResult<struct stat> Union::Impl::Attr(Node& node) {
     if (!real) return SysFail(real.error());
     st = *real;
     node.lower_attr = st;
+  } else if (node.upper && !node.parent) {
+    if (::fstat(upper->root.get(), &st) != 0) return SysFail(errno);  // the root: open already
   } else {
-    auto fd = TopObjectFd(node);
+    auto fd = TopObjectFd(node, &st);
     if (!fd) return SysFail(fd.error());
-    if (::fstat(fd->get(), &st) != 0) return SysFail(errno);
   }
   node.type = st.st_mode & S_IFMT;
   node.perm = Node::Perm{st.st_mode, st.st_uid, st.st_gid};

@@ -137,13 +137,18 @@ SysResult<void> RemoveXattrFd(int fd, std::string_view name) {
   return {};
 }
 
-SysResult<std::vector<std::string>> ListXattrFd(int fd) {
-  std::string path = ProcFdPath(fd);
+namespace {
+
+// listxattr with the usual size probe; `follow` selects listxattr vs llistxattr on `path`.
+SysResult<std::vector<std::string>> ListXattrPath(const std::string& path, bool follow) {
+  auto list = [&](char* buf, size_t size) {
+    return follow ? ::listxattr(path.c_str(), buf, size) : ::llistxattr(path.c_str(), buf, size);
+  };
   for (int attempt = 0; attempt < 4; ++attempt) {
-    ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
+    ssize_t n = list(nullptr, 0);
     if (n < 0) return SysFail(errno);
     std::string buf(static_cast<size_t>(n), '\0');
-    ssize_t m = n == 0 ? 0 : ::listxattr(path.c_str(), buf.data(), buf.size());
+    ssize_t m = n == 0 ? 0 : list(buf.data(), buf.size());
     if (m < 0) {
       if (errno == ERANGE) continue;
       return SysFail(errno);
@@ -159,6 +164,16 @@ SysResult<std::vector<std::string>> ListXattrFd(int fd) {
     return names;
   }
   return SysFail(ERANGE);
+}
+
+}  // namespace
+
+SysResult<std::vector<std::string>> ListXattrFd(int fd) {
+  return ListXattrPath(ProcFdPath(fd), true);
+}
+
+SysResult<std::vector<std::string>> ListXattrAt(int dirfd, std::string_view name) {
+  return ListXattrPath(ProcFdPath(dirfd, name), false);
 }
 
 SysResult<std::string> GetXattrAt(int dirfd, std::string_view name, std::string_view xname) {

@@ -51,6 +51,7 @@ SysResult<void> RemoveXattrFd(int fd, std::string_view name);
 SysResult<std::vector<std::string>> ListXattrFd(int fd);
 // Same for the entry `name` of directory `dirfd` (not following a final symlink).
 SysResult<std::string> GetXattrAt(int dirfd, std::string_view name, std::string_view xname);
+SysResult<std::vector<std::string>> ListXattrAt(int dirfd, std::string_view name);
 SysResult<void> SetXattrAt(int dirfd, std::string_view name, std::string_view xname,
                            std::string_view value, int flags = 0);
 

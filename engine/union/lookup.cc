@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <set>
@@ -154,26 +155,43 @@ SysResult<UniqueFd> Union::Impl::UpperDirFd(const Node& dir) {
   return OpenDirIn(*upper, UnionPath(dir));
 }
 
+SysResult<Union::Impl::DirFd> Union::Impl::UpperDirAt(const Node& dir) {
+  if (!upper) return SysFail(EROFS);
+  DirFd d;
+  if (!dir.parent) {
+    d.fd = upper->root.get();
+    return d;
+  }
+  auto fd = UpperDirFd(dir);
+  if (!fd) return SysFail(fd.error());
+  d.owned = std::move(*fd);
+  d.fd = d.owned.get();
+  return d;
+}
+
 namespace {
 
 // Last defence against a stale union path: the object opened must have the node's type (a
-// whiteout or a new object of another type now at that name is ESTALE, never served).
-SysResult<UniqueFd> CheckType(SysResult<UniqueFd> fd, const Node& node) {
-  if (!fd || node.type == 0) return fd;
+// whiteout or a new object of another type now at that name is ESTALE, never served). The stat
+// taken for it goes to `out` when given.
+SysResult<UniqueFd> CheckType(SysResult<UniqueFd> fd, const Node& node,
+                              struct stat* out = nullptr) {
+  if (!fd || (node.type == 0 && !out)) return fd;
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return SysFail(errno);
-  if ((st.st_mode & S_IFMT) != node.type) return SysFail(ESTALE);
+  if (node.type != 0 && (st.st_mode & S_IFMT) != node.type) return SysFail(ESTALE);
+  if (out) *out = st;
   return fd;
 }
 
 }  // namespace
 
-SysResult<UniqueFd> Union::Impl::TopObjectFd(const Node& node) {
+SysResult<UniqueFd> Union::Impl::TopObjectFd(const Node& node, struct stat* st) {
   if (Unlinked(node)) return SysFail(ESTALE);
-  if (node.upper) return CheckType(OpenIn(*upper, UnionPath(node), O_PATH | O_NOFOLLOW), node);
+  if (node.upper) return CheckType(OpenIn(*upper, UnionPath(node), O_PATH | O_NOFOLLOW), node, st);
   if (node.lowers.empty()) return SysFail(ENOENT);
   const LowerRef& l = node.lowers.front();
-  return CheckType(OpenIn(lowers[l.layer], l.path, O_PATH | O_NOFOLLOW), node);
+  return CheckType(OpenIn(lowers[l.layer], l.path, O_PATH | O_NOFOLLOW), node, st);
 }
 
 SysResult<std::pair<UniqueFd, std::string>> Union::Impl::UpperEntry(const Node& node) {
@@ -194,7 +212,13 @@ SysResult<UniqueFd> Union::Impl::DataFd(const Node& node, int flags) {
   if (node.upper && !node.metacopy) return CheckType(OpenIn(*upper, UnionPath(node), flags), node);
   if (node.lowers.empty()) return SysFail(EIO);
   const LowerRef& l = node.lowers.front();
-  return CheckType(OpenIn(lowers[l.layer], l.path, flags), node);
+  // Reads through the union leave lower atimes alone (NP1), as the kernel opens real lower files
+  // O_NOATIME where the owner check allows it (else EPERM: open without). O_PATH reads nothing
+  // and takes no such flag.
+  const int noatime = (flags & O_PATH) ? 0 : O_NOATIME;
+  auto fd = OpenIn(lowers[l.layer], l.path, flags | noatime);
+  if (!fd && fd.error() == EPERM && noatime) fd = OpenIn(lowers[l.layer], l.path, flags);
+  return CheckType(std::move(fd), node);
 }
 
 SysResult<NodePtr> Union::Impl::Child(const NodePtr& dir, std::string_view name) {
@@ -251,6 +275,48 @@ bool IsXWhiteout(const Layer& layer, const std::string& rel, const struct stat& 
   return XattrIs(GetXattrFd(dfd->get(), kXattrOpaque), "x");
 }
 
+// A lower object found by lookup: its stat and its xattrs, for the fewest syscalls. A name right
+// below the layer root takes one fstatat and its xattrs are read by name; a deeper path takes one
+// openat2 (RESOLVE_BENEATH), and the O_PATH fd serves fstat and the xattr reads. Most lower
+// directories carry no overlay xattr: one listxattr answers for all of them.
+struct LowerObject {
+  struct stat st {};
+  int dir_fd = -1;   // name below the layer root: the root fd
+  std::string name;  // ... and the name
+  UniqueFd fd;       // deeper path: the object itself
+  bool listed = false;
+  std::optional<std::vector<std::string>> xattr_names;
+
+  static SysResult<LowerObject> Probe(const Layer& layer, const std::string& rel) {
+    LowerObject o;
+    if (IsPlainName(rel)) {
+      auto st = StatAt(layer.root.get(), rel);
+      if (!st) return SysFail(st.error());
+      o.st = *st;
+      o.dir_fd = layer.root.get();
+      o.name = rel;
+      return o;
+    }
+    auto fd = OpenIn(layer, rel, O_PATH | O_NOFOLLOW);
+    if (!fd) return SysFail(fd.error());
+    if (::fstat(fd->get(), &o.st) != 0) return SysFail(errno);
+    o.fd = std::move(*fd);
+    return o;
+  }
+
+  SysResult<std::string> Xattr(std::string_view xname) {
+    if (!listed) {
+      listed = true;
+      auto names = fd ? ListXattrFd(fd.get()) : ListXattrAt(dir_fd, name);
+      if (names) xattr_names = std::move(*names);  // else: ask for each name
+    }
+    if (xattr_names &&
+        std::find(xattr_names->begin(), xattr_names->end(), xname) == xattr_names->end())
+      return SysFail(ENODATA);
+    return fd ? GetXattrFd(fd.get(), xname) : GetXattrAt(dir_fd, name, xname);
+  }
+};
+
 }  // namespace
 
 bool Union::Impl::LowerPositive(const NodePtr& dir, std::string_view name) {
@@ -291,39 +357,38 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
   };
 
   if (dir->upper) {
-    auto dfd = UpperDirFd(*dir);
-    if (dfd) {
+    auto dir_fd = UpperDirAt(*dir);
+    if (dir_fd) {
+      const int dfd = dir_fd->fd;
       stats.layer_lookups++;
-      auto st = StatAt(dfd->get(), name);
+      auto st = StatAt(dfd, name);
       if (st) {
         if (IsWhiteoutStat(*st)) return SysFail(ENOENT);
         found = true;
         node->upper = true;
         node->type = st->st_mode & S_IFMT;
+        // Dirs copied up keep their origin too (ID1); non-dirs for st_ino and metacopy data.
+        auto fh = GetXattrAt(dfd, name, kXattrOrigin);
+        if (fh && !fh->empty()) {
+          node->origin = true;
+          node->origin_fh = *fh;
+        }
         if (S_ISDIR(st->st_mode)) {
           is_dir = true;
-          if (XattrIs(GetXattrAt(dfd->get(), name, kXattrOpaque), "y")) {
+          if (XattrIs(GetXattrAt(dfd, name, kXattrOpaque), "y")) {
             node->opaque = true;
             stop = true;
           }
-          node->impure = XattrIs(GetXattrAt(dfd->get(), name, kXattrImpure), "y");
-          auto pr = ParseRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+          node->impure = XattrIs(GetXattrAt(dfd, name, kXattrImpure), "y");
+          auto pr = ParseRedirect(GetXattrAt(dfd, name, kXattrRedirect));
           if (!pr) return SysFail(pr.error());
           auto r = *pr;
           if (r) node->redirect = *r;
-          if (!stop && apply_redirect(r)) {
-            stop = false;
-            switch_to_abs(0);
-          }
+          if (!stop && apply_redirect(r)) switch_to_abs(0);
         } else {
-          node->metacopy = static_cast<bool>(GetXattrAt(dfd->get(), name, kXattrMetacopy));
-          auto fh = GetXattrAt(dfd->get(), name, kXattrOrigin);
-          if (fh && !fh->empty()) {
-            node->origin = true;
-            node->origin_fh = *fh;
-          }
+          node->metacopy = static_cast<bool>(GetXattrAt(dfd, name, kXattrMetacopy));
           if (node->metacopy) {
-            auto pr = ParseRedirect(GetXattrAt(dfd->get(), name, kXattrRedirect));
+            auto pr = ParseRedirect(GetXattrAt(dfd, name, kXattrRedirect));
             if (!pr) return SysFail(pr.error());
             auto r = *pr;
             if (r) {
@@ -336,17 +401,6 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
         }
       } else if (st.error() != ENOENT && st.error() != ENOTDIR) {
         return SysFail(st.error());
-      }
-    }
-  }
-  // Dirs copied up keep their origin too (ID1), read from the upper dir.
-  if (node->upper && is_dir) {
-    auto dfd = UpperDirFd(*dir);
-    if (dfd) {
-      auto fh = GetXattrAt(dfd->get(), name, kXattrOrigin);
-      if (fh && !fh->empty()) {
-        node->origin = true;
-        node->origin_fh = *fh;
       }
     }
   }
@@ -372,19 +426,21 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
       if (!here) continue;
     }
     stats.layer_lookups++;
-    auto st = StatIn(layer, target);
-    if (!st) {
-      if (st.error() == ENOENT || st.error() == ENOTDIR || st.error() == ELOOP ||
-          st.error() == EXDEV)
+    auto obj = LowerObject::Probe(layer, target);
+    if (!obj) {
+      if (obj.error() == ENOENT || obj.error() == ENOTDIR || obj.error() == ELOOP ||
+          obj.error() == EXDEV)
         continue;
-      return SysFail(st.error());
+      return SysFail(obj.error());
     }
-    if (IsWhiteoutStat(*st) || IsXWhiteout(layer, target, *st)) break;
-    bool here_dir = S_ISDIR(st->st_mode);
+    const struct stat& st = obj->st;
+    if (IsWhiteoutStat(st) || IsXWhiteout(layer, target, st)) break;
+    bool here_dir = S_ISDIR(st.st_mode);
     if (!found) {
       found = true;
-      node->type = st->st_mode & S_IFMT;
+      node->type = st.st_mode & S_IFMT;
       node->lowers.push_back(LowerRef{pos.layer, target});
+      node->lower_attr = st;  // the visible object: Attr needs no second stat
       if (!here_dir) break;
       is_dir = true;
     } else if (is_dir) {
@@ -396,11 +452,10 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
       break;
     }
     // A lower directory may itself be opaque or redirected.
-    auto ofd = OpenIn(layer, target, O_PATH | O_NOFOLLOW);
-    if (!ofd) continue;
-    if (XattrIs(GetXattrFd(ofd->get(), kXattrOpaque), "y")) break;
-    if (XattrIs(GetXattrFd(ofd->get(), kXattrOpaque), "x")) node->xwhiteout_dir = true;
-    auto pr = ParseRedirect(GetXattrFd(ofd->get(), kXattrRedirect));
+    auto opaque = obj->Xattr(kXattrOpaque);
+    if (XattrIs(opaque, "y")) break;
+    if (XattrIs(opaque, "x")) node->xwhiteout_dir = true;
+    auto pr = ParseRedirect(obj->Xattr(kXattrRedirect));
     if (!pr) return SysFail(pr.error());
     if (apply_redirect(*pr)) {
       switch_to_abs(pos.layer + 1);

@@ -459,5 +459,73 @@ TEST_F(OpsTest, NodeOfRemovedNameIsStaleNotItsSuccessor) {
   ASSERT_TRUE(u->Release(*h));
 }
 
+// Kernel answers that show on some backings only: a plain read would update a lower atime (NP1),
+// xfs refuses a rename over a non-empty directory with EEXIST where ext4 and tmpfs say ENOTEMPTY.
+class OpsOnBackingTest : public UnionFixture,
+                         public ::testing::WithParamInterface<scratch::Backing> {
+ protected:
+  OpsOnBackingTest() { backing_ = GetParam(); }
+};
+
+time_t AtimeOf(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 ? st.st_atim.tv_sec : -1;
+}
+
+// NP1: a read through the union leaves the lower file's atime alone, as the kernel opens real
+// lower files O_NOATIME.
+TEST_P(OpsOnBackingTest, LowerReadKeepsLowerAtimeLikeKernel_NP1) {
+  constexpr time_t kOld = 946684800;  // 2000-01-01: relatime would update it
+  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+    std::string f = s.lower(0) + "/f";
+    PutFile(f, "data");
+    struct timespec ts[2] = {{kOld, 0}, {0, UTIME_OMIT}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0);
+  });
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  char buf[8];
+  auto h = u->Open(kRoot, "/f", O_RDONLY);
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(u->Read(*h, buf, sizeof(buf), 0));
+  EXPECT_TRUE(u->Release(*h));
+  int fd = ::open((merged + "/f").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_GT(::read(fd, buf, sizeof(buf)), 0);
+  ::close(fd);
+  EXPECT_EQ(AtimeOf(ks.lower(0) + "/f"), kOld) << "the kernel's rule";
+  EXPECT_EQ(AtimeOf(es.lower(0) + "/f"), kOld);
+}
+
+// A rename over a non-empty pure upper dir gets the upper filesystem's own errno, as on the
+// kernel (which leaves that check to it); a merged target is checked by the union: ENOTEMPTY.
+TEST_P(OpsOnBackingTest, RenameOverNonEmptyDirMatchesKernel) {
+  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+    PutFile(s.lower(0) + "/m/x", "x");
+    PutFile(s.upper() + "/ud/q", "q");
+    PutDir(s.upper() + "/e");
+  });
+  auto u = OpenEngine(es.Options());
+  ASSERT_TRUE(u);
+  std::string merged = MountKernel(ks);
+  ASSERT_FALSE(merged.empty());
+  for (const char* target : {"/ud", "/m"}) {
+    auto r = u->Rename(kRoot, "/e", target);
+    int kernel = ::rename((merged + "/e").c_str(), (merged + target).c_str()) == 0 ? 0 : errno;
+    EXPECT_EQ(r ? 0 : r.error(), kernel) << "rename /e " << target;
+    EXPECT_NE(kernel, 0) << target << " is not empty";
+  }
+  EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backings, OpsOnBackingTest,
+                         ::testing::Values(scratch::Backing::kTmpfs, scratch::Backing::kExt4,
+                                           scratch::Backing::kXfs),
+                         [](const auto& info) {
+                           return std::string(scratch::BackingName(info.param));
+                         });
+
 }  // namespace
 }  // namespace ovlab::unionfs::testing

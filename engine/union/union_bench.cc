@@ -1,16 +1,19 @@
 // Userspace union engine vs kernel overlayfs on the same layer stacks (Google Benchmark, manual
 // time around the measured call only):
-//   stat/<target>/depth:D/<top|bottom|missing>/<warm|cold>   lookup through D lower layers
+//   stat/<target>/depth:D/<top|bottom|missing|nested>/<warm|cold>  lookup through D lower layers
 //   readdir/<target>/entries:1000/layers:16                   merged listing
 //   copyup/<target>/<backing>/<strategy>/bytes:N             first open for write of a lower file
+// --big adds 1 GiB copy-ups; --only=stat,readdir,copyup sets up and runs only those families.
 // Cold: the engine drops its lookup cache and indexes; the kernel drops dentries and inodes
-// (vm/drop_caches = 2). Copy-up runs after syncfs, on a file not yet copied up.
+// (vm/drop_caches = 2). Copy-up runs after syncfs, on a file not yet copied up. Stat rows also
+// give cpu_us, the thread's CPU time per call: on a loaded machine it is free of run-queue waits.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -38,6 +41,21 @@ const Cred kRoot = Cred::Root();
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
+}
+
+// CPU time of this thread (user + system): unlike the wall clock it does not count the time the
+// thread waits for a CPU, which on a loaded machine penalises many short syscalls (a preemption
+// point each) against one long one.
+double ThreadCpuSeconds() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Reported as cpu_us: mean thread CPU microseconds of the measured call.
+void SetCpuCounter(benchmark::State& state, double cpu_seconds) {
+  state.counters["cpu_us"] =
+      benchmark::Counter(cpu_seconds * 1e6 / static_cast<double>(state.iterations()));
 }
 
 void Check(bool ok, const std::string& what) {
@@ -118,10 +136,14 @@ DeepStack MakeDeep(const std::string& root, int depth) {
     Check(MakeDirs(l).has_value(), "mkdir " + l);
     for (int f = 0; f < 8; ++f)
       WriteFile(l + "/filler" + std::to_string(i) + "_" + std::to_string(f), 0);
+    // A directory in every layer, as /usr/lib in image layers: nested names merge through it.
+    Check(MakeDirs(l + "/usr/lib").has_value(), "mkdir " + l + "/usr/lib");
+    WriteFile(l + "/usr/lib/filler" + std::to_string(i), 0);
     d.lowers.push_back(l);
   }
   WriteFile(d.lowers.front() + "/top", 16);
   WriteFile(d.lowers.back() + "/bottom", 16);
+  WriteFile(d.lowers.back() + "/usr/lib/bottom", 16);
   // An empty upper on both sides (the kernel wants 2 lowers without one); stat writes nothing.
   UnionOptions o;
   o.lowers = d.lowers;
@@ -138,27 +160,35 @@ DeepStack MakeDeep(const std::string& root, int depth) {
 
 void StatEngine(benchmark::State& state, DeepStack* d, std::string name, bool cold) {
   int expect = name == "/missing" ? ENOENT : 0;
+  double cpu = 0;
   for (auto _ : state) {
     if (cold) d->engine->DropCaches();
+    double c0 = ThreadCpuSeconds();
     auto t0 = Clock::now();
     auto st = d->engine->Stat(kRoot, name);
     auto t1 = Clock::now();
+    cpu += ThreadCpuSeconds() - c0;
     if ((st ? 0 : st.error()) != expect) state.SkipWithError("unexpected stat result");
     state.SetIterationTime(Seconds(t0, t1));
   }
+  SetCpuCounter(state, cpu);
 }
 
 void StatKernel(benchmark::State& state, DeepStack* d, std::string name, bool cold) {
   std::string path = d->merged + name;
+  double cpu = 0;
   for (auto _ : state) {
     if (cold) DropKernelCaches();
     struct stat st {};
+    double c0 = ThreadCpuSeconds();
     auto t0 = Clock::now();
     int rc = ::stat(path.c_str(), &st);
     auto t1 = Clock::now();
+    cpu += ThreadCpuSeconds() - c0;
     benchmark::DoNotOptimize(rc);
     state.SetIterationTime(Seconds(t0, t1));
   }
+  SetCpuCounter(state, cpu);
 }
 
 // ---- merged readdir ----------------------------------------------------------------------------
@@ -286,18 +316,23 @@ void CopyUpKernel(benchmark::State& state, CopyStack* c, size_t bytes) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
 }
 
-void RegisterAll(bool big) {
+std::string TmpfsRoot() {
+  static std::string tmp = env->Scratch(scratch::Backing::kTmpfs, 1ull << 30);
+  return tmp;
+}
+
+void RegisterStat() {
   static std::vector<std::unique_ptr<DeepStack>> deep;
-  static std::unique_ptr<WideStack> wide;
-  static std::vector<std::unique_ptr<CopyStack>> copies;
-  std::string tmp = env->Scratch(scratch::Backing::kTmpfs, 1ull << 30);
+  std::string tmp = TmpfsRoot();
   for (int depth : {1, 16, 128, 500}) {
     deep.push_back(std::make_unique<DeepStack>(MakeDeep(tmp, depth)));
     DeepStack* d = deep.back().get();
-    for (const char* which : {"top", "bottom", "missing"}) {
+    // nested: /usr/lib/bottom, two merged directories of every layer on the way.
+    for (const char* which : {"top", "bottom", "missing", "nested"}) {
       for (bool cold : {false, true}) {
         std::string suffix = StrPrintf("depth:%d/%s/%s", depth, which, cold ? "cold" : "warm");
-        std::string name = std::string("/") + which;
+        std::string name =
+            std::string(which) == "nested" ? "/usr/lib/bottom" : std::string("/") + which;
         benchmark::RegisterBenchmark(("stat/engine/" + suffix).c_str(), StatEngine, d, name, cold)
             ->UseManualTime()
             ->Iterations(cold ? 200 : 20000);
@@ -307,14 +342,21 @@ void RegisterAll(bool big) {
       }
     }
   }
-  wide = std::make_unique<WideStack>(MakeWide(tmp));
+}
+
+void RegisterReaddir() {
+  static std::unique_ptr<WideStack> wide;
+  wide = std::make_unique<WideStack>(MakeWide(TmpfsRoot()));
   benchmark::RegisterBenchmark("readdir/engine/entries:1000/layers:16", ReaddirEngine, wide.get())
       ->UseManualTime()
       ->Iterations(300);
   benchmark::RegisterBenchmark("readdir/kernel/entries:1000/layers:16", ReaddirKernel, wide.get())
       ->UseManualTime()
       ->Iterations(300);
+}
 
+void RegisterCopyUp(bool big) {
+  static std::vector<std::unique_ptr<CopyStack>> copies;
   std::vector<size_t> sizes = {4096, 1u << 20, 64u << 20};
   if (big) sizes.push_back(1u << 30);
   for (auto backing : {scratch::Backing::kExt4, scratch::Backing::kXfsReflink}) {
@@ -348,16 +390,40 @@ void RegisterAll(bool big) {
   }
 }
 
+// Which families to set up: building every stack takes minutes (1 GiB files with --big), so a
+// run of one family builds only its own.
+struct Families {
+  bool stat = true, readdir = true, copyup = true;
+};
+
+void RegisterAll(const Families& f, bool big) {
+  if (f.stat) RegisterStat();
+  if (f.readdir) RegisterReaddir();
+  if (f.copyup) RegisterCopyUp(big);
+}
+
 }  // namespace
 }  // namespace ovlab::unionfs
 
 int main(int argc, char** argv) {
   using namespace ovlab;
   bool big = false;
+  unionfs::Families families;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::string(argv[i]) == "--big") {
+    std::string arg = argv[i];
+    if (arg == "--big") {
       big = true;  // adds the 1 GiB copy-up
+    } else if (arg.starts_with("--only=")) {
+      std::string list = "," + arg.substr(7) + ",";
+      families.stat = list.find(",stat,") != std::string::npos;
+      families.readdir = list.find(",readdir,") != std::string::npos;
+      families.copyup = list.find(",copyup,") != std::string::npos;
+      if (!families.stat && !families.readdir && !families.copyup) {
+        std::fprintf(stderr,
+                     "union_bench: --only takes stat, readdir and/or copyup (comma list)\n");
+        return 2;
+      }
     } else {
       args.push_back(argv[i]);
     }
@@ -380,7 +446,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("union_engine", "ovlab userspace union (in-process)");
   unionfs::Env e;
   unionfs::env = &e;
-  unionfs::RegisterAll(big);
+  unionfs::RegisterAll(families, big);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   unionfs::env = nullptr;
