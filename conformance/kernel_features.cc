@@ -17,8 +17,8 @@ namespace ovlab::conformance {
 //   parent was marked overlay.opaque=y as a lookup shortcut ("ovl: create directories inside
 //   merged parent opaque", 4.x); 6.12 no longer does (6.1 still does).
 // - truncate(2) of a lower file that is being executed: 5.10 fails ETXTBSY (setattr took write
-//   access on the lower inode before copy-up); 6.12 copies up and truncates. Bracketed by the
-//   guests (5.10 / 6.12), the exact release is not established: 6.12 is the first known good.
+//   access on the lower inode before copy-up); 6.1 and later copy up and truncate. Bracketed by
+//   the guests (5.10 / 6.1), the exact release is not established: 6.1 is the first known good.
 // - lowerdir+: fsconfig key of the new mount API (6.8); before, 500 absolute lower paths do not
 //   fit the one-page option string and the kernel target mounts with relative paths.
 const std::vector<KernelFeature>& KernelFeatures() {
@@ -28,7 +28,7 @@ const std::vector<KernelFeature>& KernelFeatures() {
        "trusted.overlay.* is refused (EOPNOTSUPP) and hidden", "trusted.overlay"},
       {"new directories not marked opaque", 6, 7,
        "mkdir in a merged directory sets overlay.opaque=y", "opaque=y"},
-      {"truncate(2) of a running lower file copies it up", 6, 12,
+      {"truncate(2) of a running lower file copies it up", 6, 1,
        "truncate fails ETXTBSY while the lower file is executed", "truncate /sleeper"},
   };
   return features;
