@@ -202,11 +202,7 @@ TEST_F(LookupTest, ListingFixedPerOpenDirAndRebuiltAtZero_RD2) {
 // ("." and ".." where the lowest layer's getdents puts them: hashed in among the names on ext4)
 // and its offsets are positions in that cache. After seeking to the offset saved after entry i,
 // both read on with entry i + 1.
-class ReaddirOffsetTest : public UnionFixture,
-                          public ::testing::WithParamInterface<scratch::Backing> {
- protected:
-  ReaddirOffsetTest() { backing_ = GetParam(); }
-};
+class ReaddirOffsetTest : public BackingFixture {};
 
 // The kernel's listing of `dir` read to the end, then, after seekdir to the position saved after
 // entry `after`, read again: the names of that tail in order (after = -1: the whole listing).
@@ -262,12 +258,7 @@ TEST_P(ReaddirOffsetTest, SeekToSavedOffsetMatchesKernel_RD2) {
   EXPECT_TRUE(u->ReleaseDir(*h));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backings, ReaddirOffsetTest,
-                         ::testing::Values(scratch::Backing::kTmpfs, scratch::Backing::kExt4,
-                                           scratch::Backing::kXfs),
-                         [](const auto& info) {
-                           return std::string(scratch::BackingName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Backings, ReaddirOffsetTest, TestBackings(), BackingParamName);
 
 TEST_F(LookupTest, RedirectsReadLikeKernel_RN2) {
   auto fill = [](const Stack& s) {

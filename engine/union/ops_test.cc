@@ -461,11 +461,7 @@ TEST_F(OpsTest, NodeOfRemovedNameIsStaleNotItsSuccessor) {
 
 // Kernel answers that show on some backings only: a plain read would update a lower atime (NP1),
 // xfs refuses a rename over a non-empty directory with EEXIST where ext4 and tmpfs say ENOTEMPTY.
-class OpsOnBackingTest : public UnionFixture,
-                         public ::testing::WithParamInterface<scratch::Backing> {
- protected:
-  OpsOnBackingTest() { backing_ = GetParam(); }
-};
+class OpsOnBackingTest : public BackingFixture {};
 
 time_t AtimeOf(const std::string& path) {
   struct stat st {};
@@ -520,12 +516,7 @@ TEST_P(OpsOnBackingTest, RenameOverNonEmptyDirMatchesKernel) {
   EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backings, OpsOnBackingTest,
-                         ::testing::Values(scratch::Backing::kTmpfs, scratch::Backing::kExt4,
-                                           scratch::Backing::kXfs),
-                         [](const auto& info) {
-                           return std::string(scratch::BackingName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Backings, OpsOnBackingTest, TestBackings(), BackingParamName);
 
 }  // namespace
 }  // namespace ovlab::unionfs::testing

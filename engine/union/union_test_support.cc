@@ -304,4 +304,8 @@ void UnionFixture::UnmountKernel(const Stack& s) {
   mounted_.erase(std::remove(mounted_.begin(), mounted_.end(), s.merged()), mounted_.end());
 }
 
+std::string BackingParamName(const ::testing::TestParamInfo<scratch::Backing>& info) {
+  return scratch::BackingName(info.param);
+}
+
 }  // namespace ovlab::unionfs::testing

@@ -71,4 +71,16 @@ class UnionFixture : public ::testing::Test {
   int stacks_ = 0;
 };
 
+// A UnionFixture on the backing given as the test parameter, for rules whose kernel answer
+// depends on the filesystem (ext4 hash order, xfs errnos).
+class BackingFixture : public UnionFixture, public ::testing::WithParamInterface<scratch::Backing> {
+ protected:
+  BackingFixture() { backing_ = GetParam(); }
+};
+inline auto TestBackings() {
+  return ::testing::Values(scratch::Backing::kTmpfs, scratch::Backing::kExt4,
+                           scratch::Backing::kXfs);
+}
+std::string BackingParamName(const ::testing::TestParamInfo<scratch::Backing>& info);
+
 }  // namespace ovlab::unionfs::testing
