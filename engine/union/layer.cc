@@ -98,17 +98,15 @@ SysResult<std::string> ReadLinkAt(int dirfd, std::string_view name) {
 
 namespace {
 
-// getxattr with the usual size probe; `follow` selects getxattr vs lgetxattr on `path`.
-SysResult<std::string> GetXattrPath(const std::string& path, std::string_view name, bool follow) {
-  std::string xname(name);
+// A getxattr-like call `get(buf, size)` with the usual size probe.
+template <class Get>
+SysResult<std::string> ReadXattrValue(Get get) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    ssize_t n = follow ? ::getxattr(path.c_str(), xname.c_str(), nullptr, 0)
-                       : ::lgetxattr(path.c_str(), xname.c_str(), nullptr, 0);
+    ssize_t n = get(nullptr, 0);
     if (n < 0) return SysFail(errno);
     std::string value(static_cast<size_t>(n), '\0');
     if (n == 0) return value;
-    ssize_t m = follow ? ::getxattr(path.c_str(), xname.c_str(), value.data(), value.size())
-                       : ::lgetxattr(path.c_str(), xname.c_str(), value.data(), value.size());
+    ssize_t m = get(value.data(), value.size());
     if (m >= 0) {
       value.resize(static_cast<size_t>(m));
       return value;
@@ -116,6 +114,15 @@ SysResult<std::string> GetXattrPath(const std::string& path, std::string_view na
     if (errno != ERANGE) return SysFail(errno);
   }
   return SysFail(ERANGE);
+}
+
+// getxattr on `path`; `follow` selects getxattr vs lgetxattr.
+SysResult<std::string> GetXattrPath(const std::string& path, std::string_view name, bool follow) {
+  std::string xname(name);
+  return ReadXattrValue([&](char* buf, size_t size) {
+    return follow ? ::getxattr(path.c_str(), xname.c_str(), buf, size)
+                  : ::lgetxattr(path.c_str(), xname.c_str(), buf, size);
+  });
 }
 
 }  // namespace
@@ -139,31 +146,22 @@ SysResult<void> RemoveXattrFd(int fd, std::string_view name) {
 
 namespace {
 
-// listxattr with the usual size probe; `follow` selects listxattr vs llistxattr on `path`.
-SysResult<std::vector<std::string>> ListXattrPath(const std::string& path, bool follow) {
-  auto list = [&](char* buf, size_t size) {
-    return follow ? ::listxattr(path.c_str(), buf, size) : ::llistxattr(path.c_str(), buf, size);
-  };
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    ssize_t n = list(nullptr, 0);
-    if (n < 0) return SysFail(errno);
-    std::string buf(static_cast<size_t>(n), '\0');
-    ssize_t m = n == 0 ? 0 : list(buf.data(), buf.size());
-    if (m < 0) {
-      if (errno == ERANGE) continue;
-      return SysFail(errno);
-    }
-    std::vector<std::string> names;
-    size_t pos = 0;
-    while (pos < static_cast<size_t>(m)) {
-      size_t end = buf.find('\0', pos);
-      if (end == std::string::npos) end = static_cast<size_t>(m);
-      if (end > pos) names.emplace_back(buf.substr(pos, end - pos));
-      pos = end + 1;
-    }
-    return names;
+// A listxattr-like call `list(buf, size)` with the usual size probe, split into names.
+template <class List>
+SysResult<std::vector<std::string>> ReadXattrNames(List list) {
+  auto raw = ReadXattrValue(list);
+  if (!raw) return SysFail(raw.error());
+  std::vector<std::string> names;
+  for (const auto& name : Split(*raw, '\0')) {
+    if (!name.empty()) names.push_back(name);
   }
-  return SysFail(ERANGE);
+  return names;
+}
+
+SysResult<std::vector<std::string>> ListXattrPath(const std::string& path, bool follow) {
+  return ReadXattrNames([&](char* buf, size_t size) {
+    return follow ? ::listxattr(path.c_str(), buf, size) : ::llistxattr(path.c_str(), buf, size);
+  });
 }
 
 }  // namespace
@@ -174,6 +172,16 @@ SysResult<std::vector<std::string>> ListXattrFd(int fd) {
 
 SysResult<std::vector<std::string>> ListXattrAt(int dirfd, std::string_view name) {
   return ListXattrPath(ProcFdPath(dirfd, name), false);
+}
+
+SysResult<std::string> GetXattrOfOpenFd(int fd, std::string_view name) {
+  std::string xname(name);
+  return ReadXattrValue(
+      [&](char* buf, size_t size) { return ::fgetxattr(fd, xname.c_str(), buf, size); });
+}
+
+SysResult<std::vector<std::string>> ListXattrOfOpenFd(int fd) {
+  return ReadXattrNames([&](char* buf, size_t size) { return ::flistxattr(fd, buf, size); });
 }
 
 SysResult<std::string> GetXattrAt(int dirfd, std::string_view name, std::string_view xname) {

@@ -277,13 +277,14 @@ bool IsXWhiteout(const Layer& layer, const std::string& rel, const struct stat& 
 
 // A lower object found by lookup: its stat and its xattrs, for the fewest syscalls. A name right
 // below the layer root takes one fstatat and its xattrs are read by name; a deeper path takes one
-// openat2 (RESOLVE_BENEATH), and the O_PATH fd serves fstat and the xattr reads. Most lower
+// openat2 (RESOLVE_BENEATH), and that fd serves fstat and the xattr reads. Most lower
 // directories carry no overlay xattr: one listxattr answers for all of them.
 struct LowerObject {
   struct stat st {};
-  int dir_fd = -1;   // name below the layer root: the root fd
-  std::string name;  // ... and the name
-  UniqueFd fd;       // deeper path: the object itself
+  int dir_fd = -1;        // name below the layer root: the root fd
+  std::string name;       // ... and the name
+  UniqueFd fd;            // deeper path: the object itself
+  bool readable = false;  // fd is a directory open for reading (else O_PATH)
   bool listed = false;
   std::optional<std::vector<std::string>> xattr_names;
 
@@ -297,7 +298,12 @@ struct LowerObject {
       o.name = rel;
       return o;
     }
-    auto fd = OpenIn(layer, rel, O_PATH | O_NOFOLLOW);
+    // Most objects met on the way are directories: opened for reading, their xattrs need no
+    // /proc path walk. Anything else (or an unreadable dir) is opened O_PATH.
+    auto fd = OpenIn(layer, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    o.readable = static_cast<bool>(fd);
+    if (!fd && (fd.error() == ENOTDIR || fd.error() == ELOOP || fd.error() == EACCES))
+      fd = OpenIn(layer, rel, O_PATH | O_NOFOLLOW);
     if (!fd) return SysFail(fd.error());
     if (::fstat(fd->get(), &o.st) != 0) return SysFail(errno);
     o.fd = std::move(*fd);
@@ -307,13 +313,17 @@ struct LowerObject {
   SysResult<std::string> Xattr(std::string_view xname) {
     if (!listed) {
       listed = true;
-      auto names = fd ? ListXattrFd(fd.get()) : ListXattrAt(dir_fd, name);
+      auto names = readable ? ListXattrOfOpenFd(fd.get())
+                   : fd     ? ListXattrFd(fd.get())
+                            : ListXattrAt(dir_fd, name);
       if (names) xattr_names = std::move(*names);  // else: ask for each name
     }
     if (xattr_names &&
         std::find(xattr_names->begin(), xattr_names->end(), xname) == xattr_names->end())
       return SysFail(ENODATA);
-    return fd ? GetXattrFd(fd.get(), xname) : GetXattrAt(dir_fd, name, xname);
+    return readable ? GetXattrOfOpenFd(fd.get(), xname)
+           : fd     ? GetXattrFd(fd.get(), xname)
+                    : GetXattrAt(dir_fd, name, xname);
   }
 };
 
