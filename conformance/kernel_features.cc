@@ -13,9 +13,9 @@ namespace ovlab::conformance {
 //   WO2 whiteouts under /alt only, so "/alt" marks the lines they can change.
 // - escaped overlay xattrs: "ovl: Support escaped overlay.* xattrs" (6.7). Before, setting or
 //   getting trusted.overlay.* through the union fails EOPNOTSUPP / ENODATA.
-// - new directories not opaque: until the 6.7 whiteout rework, a directory created in a merged
-//   parent was marked overlay.opaque=y as a lookup shortcut ("ovl: create directories inside
-//   merged parent opaque", 4.x); 6.12 no longer does (6.1 still does).
+// - new directories not opaque: 5.10 marks a directory created in a merged parent
+//   overlay.opaque=y as a lookup shortcut ("ovl: create directories inside merged parent
+//   opaque", 4.x); 6.1 and later do not. Bracketed by the guests: 6.1 is the first known good.
 // - truncate(2) of a lower file that is being executed: 5.10 fails ETXTBSY (setattr took write
 //   access on the lower inode before copy-up); 6.1 and later copy up and truncate. Bracketed by
 //   the guests (5.10 / 6.1), the exact release is not established: 6.1 is the first known good.
@@ -26,7 +26,7 @@ const std::vector<KernelFeature>& KernelFeatures() {
       {"xattr whiteouts (WO2)", 6, 7, "an xattr whiteout is a plain empty file", "/alt"},
       {"escaped trusted.overlay.* xattrs (XA1)", 6, 7,
        "trusted.overlay.* is refused (EOPNOTSUPP) and hidden", "trusted.overlay"},
-      {"new directories not marked opaque", 6, 7,
+      {"new directories not marked opaque", 6, 1,
        "mkdir in a merged directory sets overlay.opaque=y", "opaque=y"},
       {"truncate(2) of a running lower file copies it up", 6, 1,
        "truncate fails ETXTBSY while the lower file is executed", "truncate /sleeper"},
