@@ -521,6 +521,129 @@ TEST_F(FuseMountTest, RemovedButHeldObjectsAnswerAsOnTheKernel) {
   EXPECT_EQ(fuse_seen.find(ErrnoText(ESTALE)), std::string::npos) << fuse_seen;
 }
 
+// Bytes no two offsets of which repeat with a short period (a misplaced chunk shows).
+std::string Pattern(size_t size, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(size, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+struct DataFiles {
+  std::string big = Pattern((3u << 20) + 123, 1);  // lower, read then overwritten in place
+  std::string src = Pattern((3u << 19) + 77, 2);   // lower, copied from
+  std::string dst = "dst-lower";                   // lower, copied into (copy-up first)
+  std::string patch = Pattern((1u << 20) + 7, 3);
+  std::string fresh = Pattern((2u << 20) + 5, 4);
+};
+
+int PwriteAll(const std::string& path, int flags, const std::string& data, off_t off) {
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return errno;
+  ssize_t n = ::pwrite(fd, data.data(), data.size(), off);
+  int err = n < 0 ? errno : (static_cast<size_t>(n) == data.size() ? 0 : EIO);
+  ::close(fd);
+  return err;
+}
+
+// copy_file_range(2) of [0, len) of from into to at off_out, looping over short copies.
+int CopyRange(const std::string& from, const std::string& to, int to_flags, off_t off_out) {
+  int in = ::open(from.c_str(), O_RDONLY);
+  int out = ::open(to.c_str(), to_flags, 0644);
+  int err = in < 0 || out < 0 ? errno : 0;
+  loff_t off_in = 0;
+  loff_t o = off_out;
+  while (err == 0) {
+    ssize_t n = ::copy_file_range(in, &off_in, out, &o, 1u << 30, 0);
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+  }
+  if (in >= 0) ::close(in);
+  if (out >= 0) ::close(out);
+  return err;
+}
+
+// Reads in 200,000-byte chunks at unaligned offsets, through the page cache and FUSE READs.
+std::string ReadChunked(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return "<" + ErrnoText(errno) + ">";
+  std::string out;
+  std::vector<char> buf(200000);
+  for (ssize_t n; (n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(out.size()))) > 0;) {
+    out.append(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// One script of data I/O under root: reads of a lower file, an overwrite of it (copy-up), a new
+// file, copy_file_range into a lower file (copy-up) and into a new file. Returns the errors.
+std::string RunDataScript(const std::string& root, const DataFiles& f) {
+  std::string errors;
+  auto note = [&](const char* what, int err) {
+    if (err != 0) errors += StrPrintf("%s: %s\n", what, ErrnoText(err).c_str());
+  };
+  if (ReadChunked(root + "/big") != f.big) errors += "lower read differs\n";
+  note("overwrite", PwriteAll(root + "/big", O_RDWR, f.patch, 100000));
+  note("extend", PwriteAll(root + "/big", O_WRONLY, f.patch, static_cast<off_t>(f.big.size()) + 5));
+  note("new file", PwriteAll(root + "/fresh", O_WRONLY | O_CREAT | O_EXCL, f.fresh, 0));
+  note("copy into lower", CopyRange(root + "/src", root + "/dst", O_WRONLY, 3));
+  note("copy into new", CopyRange(root + "/fresh", root + "/copy", O_WRONLY | O_CREAT, 0));
+  return errors;
+}
+
+// The bytes every file must hold after RunDataScript.
+std::map<std::string, std::string> ExpectedData(const DataFiles& f) {
+  std::string big = f.big;
+  big.replace(100000, f.patch.size(), f.patch);
+  big.resize(f.big.size() + 5, '\0');
+  big += f.patch;
+  std::string dst = f.dst.substr(0, 3) + f.src;
+  return {{"big", big}, {"src", f.src}, {"dst", dst}, {"fresh", f.fresh}, {"copy", f.fresh}};
+}
+
+// read_buf (fd replies, spliced with splice_write), write_buf (fuse_buf_copy into the engine's fd,
+// spliced with splice_read) and copy_file_range (between the engine's fds) against the paths
+// they replace, and against the kernel: the same bytes through the mount and in the upper layer.
+TEST_F(FuseMountTest, SpliceAndCopyFileRangeGiveTheSameBytesAndUpperAsTheKernel) {
+  const DataFiles f;
+  const std::vector<std::string> runs = {"ovlab_splice=off,ovlab_copy_file_range=off",
+                                         "ovlab_splice=on,ovlab_copy_file_range=on",
+                                         "ovlab_splice_read=on,ovlab_copy_file_range=on", "kernel"};
+  for (size_t i = 0; i < runs.size(); ++i) {
+    PutFile(Path(StrPrintf("l2/run%zu/big", i)), f.big);
+    PutFile(Path(StrPrintf("l2/run%zu/src", i)), f.src);
+    PutFile(Path(StrPrintf("l2/run%zu/dst", i)), f.dst);
+  }
+  const auto expected = ExpectedData(f);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    SCOPED_TRACE(runs[i]);
+    const bool kernel = runs[i] == "kernel";
+    if (kernel) {
+      ASSERT_NO_FATAL_FAILURE(MountKernel());
+    } else {
+      ASSERT_NO_FATAL_FAILURE(StartFuse(runs[i]));
+    }
+    const std::string root = (kernel ? Path("kmerged") : M("")) + StrPrintf("/run%zu", i);
+    EXPECT_EQ(RunDataScript(root, f), "");
+    for (const auto& [name, bytes] : expected) {
+      EXPECT_TRUE(ReadChunked(root + "/" + name) == bytes) << name << " read through the mount";
+    }
+    if (kernel) {
+      EXPECT_TRUE(mount::Unmount(Path("kmerged"), false));
+    } else {
+      ASSERT_NO_FATAL_FAILURE(StopFuse());
+    }
+    for (const auto& [name, bytes] : expected) {
+      if (name == "src") continue;  // never written: stays in the lower layer
+      std::string upper = Path(StrPrintf("upper/run%zu/", i) + name);
+      EXPECT_TRUE(ReadText(upper) == bytes) << upper;
+    }
+    EXPECT_FALSE(PathExists(Path(StrPrintf("upper/run%zu/src", i))));
+    EXPECT_EQ(ReadText(Path(StrPrintf("l2/run%zu/dst", i))), f.dst) << "lower layers unchanged";
+  }
+}
+
 // Opens and fstat racing the unlink, recreation and replacement (rename over) of the same names
 // in 8 threads: every call either works on the object its lookup found or fails ENOENT (EEXIST
 // for O_EXCL), never ESTALE. Bounded by a count of operations, not by time; the race is only

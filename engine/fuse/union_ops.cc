@@ -1,6 +1,7 @@
 #include "fuse/union_ops.h"
 
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -275,41 +276,43 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
-void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  std::unique_ptr<char[]> buf(new char[size]);
-  auto n = Engine(req).Read(fi->fh, buf.get(), size, off);
-  if (!n) {
-    ReplyError(req, n.error());
-    return;
-  }
-  fuse_reply_buf(req, buf.get(), *n);
+fuse_buf_copy_flags SpliceFlags(fuse_req_t req) {
+  return Ctx(req).speed.splice_move ? FUSE_BUF_SPLICE_MOVE : static_cast<fuse_buf_copy_flags>(0);
 }
 
-void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
-  size_t size = fuse_buf_size(in);
-  const void* data = nullptr;
-  std::unique_ptr<char[]> copy;
-  if (in->count == 1 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
-    data = in->buf[0].mem;  // the common case: the request buffer itself, no copy
-  } else {
-    // Spliced requests arrive in a pipe: bring them into memory for the engine.
-    copy.reset(new char[size]);
-    fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
-    dst.buf[0].mem = copy.get();
-    ssize_t got = fuse_buf_copy(&dst, in, FUSE_BUF_SPLICE_NONBLOCK);
-    if (got < 0) {
-      fuse_reply_err(req, static_cast<int>(-got));
-      return;
-    }
-    size = static_cast<size_t>(got);
-    data = copy.get();
-  }
-  auto n = Engine(req).Write(fi->fh, data, size, off);
-  if (!n) {
-    ReplyError(req, n.error());
+// The reply names the engine's fd: with splice_write libfuse splices the file's pages into
+// /dev/fuse (moving them with splice_move), without it libfuse preads them into one buffer.
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  auto lease = Engine(req).FileFd(fi->fh);
+  if (!lease) {
+    ReplyError(req, lease.error());
     return;
   }
-  fuse_reply_write(req, *n);
+  fuse_bufvec data = FUSE_BUFVEC_INIT(size);
+  data.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  data.buf[0].fd = lease->fd;
+  data.buf[0].pos = off;
+  fuse_reply_data(req, &data, SpliceFlags(req));
+}
+
+// The request's data (in memory, or in a pipe when splice_read brought it there) goes straight
+// into the engine's fd: pwrite from memory, splice from the pipe.
+void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  auto lease = Engine(req).FileFd(fi->fh);
+  if (!lease) {
+    ReplyError(req, lease.error());
+    return;
+  }
+  fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+  dst.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  dst.buf[0].fd = lease->fd;
+  dst.buf[0].pos = off;
+  ssize_t n = fuse_buf_copy(&dst, in, SpliceFlags(req));
+  if (n < 0) {
+    ReplyError(req, static_cast<int>(-n));
+    return;
+  }
+  fuse_reply_write(req, static_cast<size_t>(n));
 }
 
 void OpFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
@@ -325,37 +328,70 @@ void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   ReplyStatus(req, Engine(req).Release(fi->fh));
 }
 
-// copy_file_range(2) inside the daemon: one request instead of a read and a write per chunk.
+// Copies through a buffer: between filesystems copy_file_range(2) cannot join.
+SysResult<size_t> CopyByReadWrite(int in, off_t off_in, int out, off_t off_out, size_t len) {
+  constexpr size_t kChunk = 1u << 20;
+  std::unique_ptr<char[]> buf(new char[std::min(len, kChunk)]);
+  size_t done = 0;
+  while (done < len) {
+    size_t want = std::min(len - done, kChunk);
+    ssize_t got = ::pread(in, buf.get(), want, off_in + static_cast<off_t>(done));
+    if (got <= 0) {
+      if (got < 0 && done == 0) return SysFail(errno);
+      break;
+    }
+    ssize_t put =
+        ::pwrite(out, buf.get(), static_cast<size_t>(got), off_out + static_cast<off_t>(done));
+    if (put < 0) {
+      if (done == 0) return SysFail(errno);
+      break;
+    }
+    done += static_cast<size_t>(put);
+    if (put < got) break;
+  }
+  return done;
+}
+
+bool CopyFileRangeCannotJoin(int err) {
+  return err == EXDEV || err == EOPNOTSUPP || err == ENOSYS;
+}
+
+// copy_file_range(2) inside the daemon, between the engine's real fds (the destination handle
+// was copied up when opened for writing): the upper filesystem may share extents (xfs, btrfs)
+// or copy in the kernel; one request instead of a read and a write per chunk.
 void OpCopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
                      off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
   if (flags != 0) {
     fuse_reply_err(req, EINVAL);
     return;
   }
-  constexpr size_t kChunk = 1u << 20;
-  std::unique_ptr<char[]> buf(new char[std::min(len, kChunk)]);
+  auto in = Engine(req).FileFd(fi_in->fh);
+  auto out = Engine(req).FileFd(fi_out->fh);
+  if (!in || !out) {
+    ReplyError(req, !in ? in.error() : out.error());
+    return;
+  }
   size_t done = 0;
   while (done < len) {
-    size_t want = std::min(len - done, kChunk);
-    auto got = Engine(req).Read(fi_in->fh, buf.get(), want, off_in + static_cast<off_t>(done));
-    if (!got) {
-      if (done == 0) {
-        ReplyError(req, got.error());
-        return;
-      }
-      break;
+    loff_t from = off_in + static_cast<off_t>(done);
+    loff_t to = off_out + static_cast<off_t>(done);
+    ssize_t n = ::copy_file_range(in->fd, &from, out->fd, &to, len - done, 0);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
     }
-    if (*got == 0) break;
-    auto put = Engine(req).Write(fi_out->fh, buf.get(), *got, off_out + static_cast<off_t>(done));
-    if (!put) {
-      if (done == 0) {
-        ReplyError(req, put.error());
-        return;
-      }
-      break;
+    if (n == 0 || done > 0) break;
+    if (!CopyFileRangeCannotJoin(errno)) {
+      ReplyError(req, errno);
+      return;
     }
-    done += *put;
-    if (*put < *got || *got < want) break;
+    auto copied = CopyByReadWrite(in->fd, off_in, out->fd, off_out, len);
+    if (!copied) {
+      ReplyError(req, copied.error());
+      return;
+    }
+    done = *copied;
+    break;
   }
   fuse_reply_write(req, done);
 }

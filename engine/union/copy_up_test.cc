@@ -78,6 +78,46 @@ TEST_F(CopyUpTest, CopiesParentsThenObjectWithMetadata_CU2) {
   EXPECT_NE(u->stats().last_copy_strategy, io::CopyStrategy::kAuto);
 }
 
+// A read-only handle on a lower file leases the lower fd; once another handle copies the file up
+// and writes, a new lease reads the upper copy, while the old lease's fd stays open and usable.
+TEST_F(CopyUpTest, FileFdLeaseFollowsCopyUpAndOutlivesRelease) {
+  Stack s = MakeStack("s", 1);
+  PutFile(s.lower(0) + "/f", "lower");
+  auto u = OpenEngine(s.Options());
+  ASSERT_TRUE(u);
+  auto reader = u->Open(kRoot, "/f", O_RDONLY);
+  ASSERT_TRUE(reader);
+  auto before = u->FileFd(*reader);
+  ASSERT_TRUE(before);
+  auto PreadAll = [](int fd) {
+    char buf[64];
+    ssize_t n = ::pread(fd, buf, sizeof(buf), 0);
+    return n < 0 ? std::string("<error>") : std::string(buf, static_cast<size_t>(n));
+  };
+  EXPECT_EQ(PreadAll(before->fd), "lower");
+
+  auto writer = u->Open(kRoot, "/f", O_WRONLY);
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE(Exists(s.upper() + "/f")) << "opening for write copied up";
+  auto wfd = u->FileFd(*writer);
+  ASSERT_TRUE(wfd);
+  ASSERT_EQ(::pwrite(wfd->fd, "UP", 2, 0), 2);
+  EXPECT_EQ(ReadText(s.upper() + "/f"), "UPwer");
+  EXPECT_EQ(ReadText(s.lower(0) + "/f"), "lower") << "the lower layer is never written";
+
+  auto after = u->FileFd(*reader);
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->fd, before->fd) << "the handle moved to the upper copy";
+  EXPECT_EQ(PreadAll(after->fd), "UPwer");
+  EXPECT_EQ(::pwrite(after->fd, "x", 1, 0), -1) << "a read-only handle's fd cannot write";
+
+  ASSERT_TRUE(u->Release(*reader));
+  ASSERT_TRUE(u->Release(*writer));
+  EXPECT_EQ(PreadAll(before->fd), "lower") << "a lease keeps its fd open past Release";
+  EXPECT_EQ(PreadAll(after->fd), "UPwer");
+  EXPECT_EQ(u->FileFd(*reader).error(), EBADF);
+}
+
 TEST_F(CopyUpTest, OriginMatchesKernelFormat_CU2_ID1) {
   auto [es, ks] = MakeTwin(1, [](const Stack& s) { PutFile(s.lower(0) + "/f", "x"); });
   auto u = OpenEngine(es.Options());

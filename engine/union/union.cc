@@ -220,6 +220,12 @@ SysResult<size_t> Union::Write(FileHandle handle, const void* buf, size_t size, 
   return static_cast<size_t>(n);
 }
 
+SysResult<FileFdLease> Union::FileFd(FileHandle handle) {
+  auto f = FindFile(*impl_, handle);
+  if (!f.file) return SysFail(EBADF);
+  return FileFdLease{f.fd, std::move(f.file)};
+}
+
 SysResult<void> Union::Fsync(FileHandle handle, bool datasync) {
   auto f = FindFile(*impl_, handle);
   if (!f.file) return SysFail(EBADF);

@@ -108,6 +108,14 @@ struct DetachedObject {
   dev_t dev = 0;
 };
 
+// An open file's real descriptor, kept open while the lease lives even if the handle is released
+// or moved to the upper object meanwhile. Use the fd with positional I/O only (pread, splice with
+// an offset): it is shared by every user of the handle.
+struct FileFdLease {
+  int fd = -1;
+  std::shared_ptr<const void> keep_open;
+};
+
 class Union {
  public:
   // Validates the options (ValidateOptions), opens every layer root once (no locks are taken on
@@ -147,6 +155,10 @@ class Union {
   SysResult<void> Fsync(FileHandle handle, bool datasync);
   SysResult<void> Fallocate(FileHandle handle, int mode, off_t offset, off_t length);
   SysResult<void> Release(FileHandle handle);
+  // The real descriptor behind an open file handle now (the upper object's once the node has been
+  // copied up), for zero-copy I/O (splice, copy_file_range) that bypasses Read/Write. The handle
+  // was copied up when opened for writing, so a write through the fd needs nothing else, as Write.
+  SysResult<FileFdLease> FileFd(FileHandle handle);
 
   // The merged listing is built on OpenDir and fixed for the handle; ReadDir at offset 0 rebuilds
   // it (RD2). Entries follow `offset` (0 = from the start); at most max_entries (0 = all).
@@ -224,8 +236,7 @@ class Union {
   SysResult<std::optional<DetachedObject>> RmdirDetaching(const Cred& cred, NodeId parent,
                                                           std::string_view name);
   SysResult<std::optional<DetachedObject>> RenameDetaching(const Cred& cred, NodeId parent,
-                                                           std::string_view name,
-                                                           NodeId new_parent,
+                                                           std::string_view name, NodeId new_parent,
                                                            std::string_view new_name,
                                                            unsigned flags);
   bool Known(NodeId node) const;  // the node still has a lookup count (or is the root)
