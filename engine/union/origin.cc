@@ -1,13 +1,19 @@
 #include "union/origin.h"
 
+#include <blkid/blkid.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
+
+#include "base/strings.h"
+#include "mount/mount.h"
 
 namespace ovlab::unionfs {
 
@@ -31,18 +37,70 @@ struct FsUuidArg {
 };
 constexpr unsigned long kGetFsUuid = _IOR(0x15, 0, FsUuidArg);
 
+// The block device holding the layer: st_dev names it for ext4 and xfs; btrfs gives every
+// subvolume an anonymous st_dev, so there the layer's mount entry names the device.
+std::string LayerBlockDevice(const Layer& layer) {
+  if (char* name = ::blkid_devno_to_devname(layer.dev)) {
+    std::string out(name);
+    ::free(name);
+    return out;
+  }
+  struct statx stx {};
+  if (::statx(layer.root.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) != 0 ||
+      !(stx.stx_mask & STATX_MNT_ID)) {
+    return {};
+  }
+  auto table = mount::ReadMountTable();
+  if (!table) return {};
+  for (const auto& e : *table) {
+    if (static_cast<uint64_t>(e.id) == stx.stx_mnt_id && StartsWith(e.source, "/dev/"))
+      return e.source;
+  }
+  return {};
+}
+
+struct ProbeDeleter {
+  void operator()(blkid_struct_probe* p) const { ::blkid_free_probe(p); }
+};
+
 }  // namespace
+
+std::optional<FsUuid> ProbeLayerUuid(const Layer& layer) {
+  std::string dev = LayerBlockDevice(layer);
+  if (dev.empty()) return std::nullopt;
+  std::unique_ptr<blkid_struct_probe, ProbeDeleter> probe(
+      ::blkid_new_probe_from_filename(dev.c_str()));
+  if (!probe) return std::nullopt;
+  // UUID_RAW is the superblock's bytes as stored, which is what the kernel copies to s_uuid.
+  ::blkid_probe_enable_superblocks(probe.get(), 1);
+  ::blkid_probe_set_superblocks_flags(probe.get(), BLKID_SUBLKS_UUIDRAW);
+  if (::blkid_do_safeprobe(probe.get()) != 0) return std::nullopt;
+  const char* raw = nullptr;
+  size_t len = 0;
+  if (::blkid_probe_lookup_value(probe.get(), "UUID_RAW", &raw, &len) != 0 || len != 16)
+    return std::nullopt;
+  FsUuid out{};
+  std::memcpy(out.data(), raw, 16);
+  return out;
+}
 
 std::optional<FsUuid> LayerUuid(const Layer& layer) {
   int fd = ::openat(layer.root.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   FsUuidArg u{};
   int rc = ::ioctl(fd, kGetFsUuid, &u);
+  int err = errno;
   ::close(fd);
-  if (rc != 0 || u.len != 16) return std::nullopt;
-  FsUuid out{};
-  std::memcpy(out.data(), u.uuid, 16);
-  return out;
+  if (rc == 0) {
+    if (u.len != 16) return std::nullopt;
+    FsUuid out{};
+    std::memcpy(out.data(), u.uuid, 16);
+    return out;
+  }
+  // Before 6.5 the ioctl does not exist; from 6.5 on ENOTTY also means "no UUID" (tmpfs before
+  // 6.6), which the probe confirms since such filesystems have no block device superblock.
+  if (err == ENOTTY || err == EINVAL || err == EOPNOTSUPP) return ProbeLayerUuid(layer);
+  return std::nullopt;
 }
 
 std::string EncodeOrigin(int dirfd, std::string_view name, const FsUuid& uuid) {

@@ -18,8 +18,14 @@ namespace ovlab::unionfs {
 
 using FsUuid = std::array<unsigned char, 16>;
 
-// The filesystem UUID of the layer (FS_IOC_GETFSUUID), if the filesystem has one.
+// The filesystem UUID of the layer as the kernel's sb->s_uuid: FS_IOC_GETFSUUID (Linux 6.5+),
+// else ProbeLayerUuid. nullopt when the filesystem has none (tmpfs before 6.6).
 std::optional<FsUuid> LayerUuid(const Layer& layer);
+
+// The fallback for kernels without FS_IOC_GETFSUUID: the UUID libblkid reads from the superblock
+// on the layer's block device (found from st_dev, or from the mount table for btrfs, whose
+// st_dev is anonymous), in the on-disk byte order the kernel copies into sb->s_uuid.
+std::optional<FsUuid> ProbeLayerUuid(const Layer& layer);
 
 // Encodes the object `name` in directory `dirfd` (of a filesystem with `uuid`) as an overlay
 // file handle. Empty when the filesystem cannot encode handles: the kernel then writes an empty
