@@ -3,8 +3,10 @@
 #include <blkid/blkid.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -59,6 +61,15 @@ std::string LayerBlockDevice(const Layer& layer) {
   return {};
 }
 
+// Filesystems whose sb->s_uuid is the UUID in their on-disk superblock. Others (FUSE on a block
+// device, say) may have a probeable superblock but a null s_uuid, so the probe would be wrong.
+bool KernelUuidIsSuperblockUuid(const Layer& layer) {
+  struct statfs sfs {};
+  if (::fstatfs(layer.root.get(), &sfs) != 0) return false;
+  return sfs.f_type == EXT4_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC ||
+         sfs.f_type == BTRFS_SUPER_MAGIC;
+}
+
 struct ProbeDeleter {
   void operator()(blkid_struct_probe* p) const { ::blkid_free_probe(p); }
 };
@@ -66,8 +77,10 @@ struct ProbeDeleter {
 }  // namespace
 
 std::optional<FsUuid> ProbeLayerUuid(const Layer& layer) {
+  if (!KernelUuidIsSuperblockUuid(layer)) return std::nullopt;
   std::string dev = LayerBlockDevice(layer);
-  if (dev.empty()) return std::nullopt;
+  struct stat st {};
+  if (dev.empty() || ::stat(dev.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return std::nullopt;
   std::unique_ptr<blkid_struct_probe, ProbeDeleter> probe(
       ::blkid_new_probe_from_filename(dev.c_str()));
   if (!probe) return std::nullopt;

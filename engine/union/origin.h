@@ -22,9 +22,10 @@ using FsUuid = std::array<unsigned char, 16>;
 // else ProbeLayerUuid. nullopt when the filesystem has none (tmpfs before 6.6).
 std::optional<FsUuid> LayerUuid(const Layer& layer);
 
-// The fallback for kernels without FS_IOC_GETFSUUID: the UUID libblkid reads from the superblock
-// on the layer's block device (found from st_dev, or from the mount table for btrfs, whose
-// st_dev is anonymous), in the on-disk byte order the kernel copies into sb->s_uuid.
+// The fallback for kernels without FS_IOC_GETFSUUID, for ext4, xfs and btrfs (whose s_uuid is
+// their superblock's): the UUID libblkid reads from the superblock on the layer's block device
+// (found from st_dev, or from the mount table for btrfs, whose st_dev is anonymous), in the on-disk
+// byte order the kernel copies into sb->s_uuid.
 std::optional<FsUuid> ProbeLayerUuid(const Layer& layer);
 
 // Encodes the object `name` in directory `dirfd` (of a filesystem with `uuid`) as an overlay
