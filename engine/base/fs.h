@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cerrno>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,12 @@ Result<UniqueFd> OpenPath(const std::string& path, int flags, mode_t mode = 0);
 std::string JoinPath(std::string_view a, std::string_view b);
 std::string BaseName(std::string_view path);
 std::string DirName(std::string_view path);
+
+// An access to a FUSE mount whose daemon is gone fails ENOTCONN, or ECONNABORTED for a request
+// the kernel had queued while it aborted the connection.
+inline bool IsDisconnectedErrno(int err) {
+  return err == ENOTCONN || err == ECONNABORTED;
+}
 
 // Makes a fresh directory "<parent>/<prefix>XXXXXX" (mkdtemp).
 Result<std::string> MakeTempDir(const std::string& parent, std::string_view prefix);

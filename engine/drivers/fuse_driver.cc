@@ -44,10 +44,11 @@ Result<std::string> FindOvlabFuse() {
               "OVLAB_FUSE_BINARY to its path");
 }
 
-// A mount whose daemon died answers ENOTCONN: detach it so the layer can be mounted again.
+// A mount whose daemon died answers ENOTCONN (or ECONNABORTED): detach it so the layer can be
+// mounted again.
 bool DetachDeadMount(const std::string& merged) {
   struct stat st {};
-  if (::stat(merged.c_str(), &st) == 0 || errno != ENOTCONN) return false;
+  if (::stat(merged.c_str(), &st) == 0 || !IsDisconnectedErrno(errno)) return false;
   return ::umount2(merged.c_str(), MNT_DETACH) == 0;
 }
 

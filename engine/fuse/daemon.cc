@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fs.h"
 #include "base/result.h"
 #include "fuse/union_ops.h"
 #include "union/union.h"
@@ -31,7 +32,7 @@ Status CheckMountPoint(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     int err = errno;
-    if (err == ENOTCONN) {
+    if (IsDisconnectedErrno(err)) {
       return Fail(err, "mount point " + path +
                            " is a dead FUSE mount: detach it first (umount -l " + path + ")");
     }

@@ -27,7 +27,7 @@ std::string CanonicalMountPoint(const std::string& path) {
 
 bool IsStaleFuseMount(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 || errno != ENOTCONN) return false;
+  if (::stat(path.c_str(), &st) == 0 || !IsDisconnectedErrno(errno)) return false;
   auto entry = mount::FindMount(CanonicalMountPoint(path));
   return entry && entry->has_value() && StartsWith((*entry)->fstype, "fuse");
 }

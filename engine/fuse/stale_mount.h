@@ -8,7 +8,8 @@
 
 namespace ovlab::fuse {
 
-// True when `path` is a FUSE mount point whose daemon is gone (stat gives ENOTCONN).
+// True when `path` is a FUSE mount point whose daemon is gone (stat gives ENOTCONN or
+// ECONNABORTED).
 bool IsStaleFuseMount(const std::string& path);
 
 // Detaches `path` (umount2 MNT_DETACH) when it is a FUSE mount whose daemon is gone. Returns true
