@@ -65,37 +65,6 @@ SysResult<struct stat> StatOf(const DetachedObject& d) {
   return st;
 }
 
-// The checks of the kernel's setattr (as Impl::SetAttr makes them); the mode to set.
-SysResult<mode_t> CheckSetAttr(const Cred& cred, const struct stat& st, unsigned mask,
-                               const SetAttrValues& v, const OpenFile* file) {
-  if (mask & kSetSize) {
-    if (S_ISDIR(st.st_mode)) return SysFail(EISDIR);
-    if (!S_ISREG(st.st_mode) || v.size < 0) return SysFail(EINVAL);
-    if (file) {
-      if ((file->flags & O_ACCMODE) == O_RDONLY) return SysFail(EINVAL);
-    } else if (auto p = CheckPermission(cred, st, kMayWrite); !p) {
-      return SysFail(p.error());
-    }
-  }
-  if (mask & (kSetUid | kSetGid)) {
-    uid_t uid = (mask & kSetUid) ? v.uid : static_cast<uid_t>(-1);
-    gid_t gid = (mask & kSetGid) ? v.gid : static_cast<gid_t>(-1);
-    if (auto p = CheckChown(cred, st, uid, gid); !p) return SysFail(p.error());
-  }
-  mode_t mode = st.st_mode & 07777;
-  if (mask & kSetMode) {
-    auto m = CheckChmod(cred, st, v.mode);
-    if (!m) return SysFail(m.error());
-    mode = *m;
-  }
-  bool atime = mask & (kSetAtime | kSetAtimeNow), mtime = mask & (kSetMtime | kSetMtimeNow);
-  if (atime || mtime) {
-    bool explicit_times = (atime && !(mask & kSetAtimeNow)) || (mtime && !(mask & kSetMtimeNow));
-    if (auto p = CheckUtimes(cred, st, explicit_times); !p) return SysFail(p.error());
-  }
-  return mode;
-}
-
 SysResult<void> Sys(int rc) {
   if (rc != 0) return SysFail(errno);
   return {};
@@ -120,11 +89,8 @@ SysResult<void> ApplySetAttr(const DetachedObject& d, const struct stat& st, uns
     if (auto r = Sys(::chmod(path.c_str(), mode)); !r) return r;
   }
   if (mask & (kSetAtime | kSetAtimeNow | kSetMtime | kSetMtimeNow)) {
-    auto pick = [&](unsigned set, unsigned now, const struct timespec& t) {
-      return (mask & now) ? timespec{0, UTIME_NOW} : (mask & set) ? t : timespec{0, UTIME_OMIT};
-    };
-    struct timespec ts[2] = {pick(kSetAtime, kSetAtimeNow, v.atime),
-                             pick(kSetMtime, kSetMtimeNow, v.mtime)};
+    struct timespec ts[2];
+    SetAttrTimes(mask, v, ts);
     if (auto r = Sys(::utimensat(AT_FDCWD, path.c_str(), ts, 0)); !r) return r;
   }
   return {};

@@ -35,6 +35,13 @@ struct OpenFile {
   UniqueFd retired;
 };
 
+// The kernel's setattr checks (size, owner, mode, times) of `st` for `cred`, made before anything
+// changes; returns the mode a kSetMode sets. `file` is the handle of an ftruncate, if any.
+SysResult<mode_t> CheckSetAttr(const Cred& cred, const struct stat& st, unsigned mask,
+                               const SetAttrValues& v, const OpenFile* file);
+// The utimensat times of a setattr: now, the given value, or omitted.
+void SetAttrTimes(unsigned mask, const SetAttrValues& v, struct timespec ts[2]);
+
 struct OpenDirState {
   NodePtr node;
   std::vector<DirEntry> entries;

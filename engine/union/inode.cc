@@ -114,37 +114,52 @@ SysResult<void> Union::Impl::Access(const Cred& cred, const NodePtr& node, int m
   return CheckPermission(cred, *st, mask);
 }
 
-SysResult<struct stat> Union::Impl::SetAttr(const Cred& cred, const NodePtr& node, unsigned mask,
-                                            const SetAttrValues& v, OpenFile* file) {
-  auto st = Attr(*node);
-  if (!st) return SysFail(st.error());
-  if (read_only()) return SysFail(EROFS);
-  mode_t new_mode = 0;
+SysResult<mode_t> CheckSetAttr(const Cred& cred, const struct stat& st, unsigned mask,
+                               const SetAttrValues& v, const OpenFile* file) {
   if (mask & kSetSize) {
-    if (S_ISDIR(st->st_mode)) return SysFail(EISDIR);
-    if (!S_ISREG(st->st_mode)) return SysFail(EINVAL);
-    if (v.size < 0) return SysFail(EINVAL);
+    if (S_ISDIR(st.st_mode)) return SysFail(EISDIR);
+    if (!S_ISREG(st.st_mode) || v.size < 0) return SysFail(EINVAL);
     if (file) {
       if ((file->flags & O_ACCMODE) == O_RDONLY) return SysFail(EINVAL);
-    } else if (auto p = CheckPermission(cred, *st, kMayWrite); !p) {
+    } else if (auto p = CheckPermission(cred, st, kMayWrite); !p) {
       return SysFail(p.error());
     }
   }
   if (mask & (kSetUid | kSetGid)) {
     uid_t uid = (mask & kSetUid) ? v.uid : static_cast<uid_t>(-1);
     gid_t gid = (mask & kSetGid) ? v.gid : static_cast<gid_t>(-1);
-    if (auto p = CheckChown(cred, *st, uid, gid); !p) return SysFail(p.error());
+    if (auto p = CheckChown(cred, st, uid, gid); !p) return SysFail(p.error());
   }
+  mode_t mode = st.st_mode & 07777;
   if (mask & kSetMode) {
-    auto m = CheckChmod(cred, *st, v.mode);
+    auto m = CheckChmod(cred, st, v.mode);
     if (!m) return SysFail(m.error());
-    new_mode = *m;
+    mode = *m;
   }
   bool atime = mask & (kSetAtime | kSetAtimeNow), mtime = mask & (kSetMtime | kSetMtimeNow);
   if (atime || mtime) {
     bool explicit_times = (atime && !(mask & kSetAtimeNow)) || (mtime && !(mask & kSetMtimeNow));
-    if (auto p = CheckUtimes(cred, *st, explicit_times); !p) return SysFail(p.error());
+    if (auto p = CheckUtimes(cred, st, explicit_times); !p) return SysFail(p.error());
   }
+  return mode;
+}
+
+void SetAttrTimes(unsigned mask, const SetAttrValues& v, struct timespec ts[2]) {
+  auto pick = [&](unsigned set, unsigned now, const struct timespec& t) {
+    return (mask & now) ? timespec{0, UTIME_NOW} : (mask & set) ? t : timespec{0, UTIME_OMIT};
+  };
+  ts[0] = pick(kSetAtime, kSetAtimeNow, v.atime);
+  ts[1] = pick(kSetMtime, kSetMtimeNow, v.mtime);
+}
+
+SysResult<struct stat> Union::Impl::SetAttr(const Cred& cred, const NodePtr& node, unsigned mask,
+                                            const SetAttrValues& v, OpenFile* file) {
+  auto st = Attr(*node);
+  if (!st) return SysFail(st.error());
+  if (read_only()) return SysFail(EROFS);
+  auto new_mode = CheckSetAttr(cred, *st, mask, v, file);
+  if (!new_mode) return SysFail(new_mode.error());
+  bool atime = mask & (kSetAtime | kSetAtimeNow), mtime = mask & (kSetMtime | kSetMtimeNow);
   if (!(mask & (kSetSize | kSetUid | kSetGid | kSetMode)) && !atime && !mtime) return *st;
 
   // CU1: every attribute change copies up; only a size change needs the data (MC1).
@@ -169,16 +184,11 @@ SysResult<struct stat> Union::Impl::SetAttr(const Cred& cred, const NodePtr& nod
   }
   if (mask & kSetMode) {
     if (S_ISLNK(st->st_mode)) return SysFail(EOPNOTSUPP);
-    if (::fchmodat(dfd, name, new_mode, 0) != 0) return SysFail(errno);
+    if (::fchmodat(dfd, name, *new_mode, 0) != 0) return SysFail(errno);
   }
   if (atime || mtime) {
     struct timespec ts[2];
-    ts[0] = (mask & kSetAtimeNow) ? timespec{0, UTIME_NOW}
-            : (mask & kSetAtime)  ? v.atime
-                                  : timespec{0, UTIME_OMIT};
-    ts[1] = (mask & kSetMtimeNow) ? timespec{0, UTIME_NOW}
-            : (mask & kSetMtime)  ? v.mtime
-                                  : timespec{0, UTIME_OMIT};
+    SetAttrTimes(mask, v, ts);
     if (::utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0) return SysFail(errno);
   }
   node->perm.reset();
