@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """Regression verdict between two ovlab benchmark runs, for CI.
 
-usage: compare.py BASELINE.json CANDIDATE.json [--threshold PCT] [--alpha A] [--json OUT]
+usage: compare.py BASELINE.json CANDIDATE.json [--threshold PCT] [--alpha A] [--filter RE]
+                  [--json OUT]
 
 For every benchmark in both runs: the change of the median real time and a one-sided
 Mann–Whitney U test over the per-repetition rows in the direction of that change. A benchmark
-is SLOWER when its median grew by more than PCT percent and p <= A.
+is SLOWER when its median grew by more than PCT percent and p <= A. A summary per target
+follows the table: two runs on a shared machine drift apart by more than the spread within
+each run, which scatters every target's changes both ways, while a slowed target moves most of
+its benchmarks one way. --filter gates on the benchmarks under test only.
 Exit status: 1 if any benchmark is SLOWER, 0 otherwise, 2 on unusable input.
 """
 
@@ -38,6 +42,9 @@ def parse_args(argv):
                         help="slowdown in percent of the median that counts (default 10)")
     parser.add_argument("--alpha", type=float, default=regression.DEFAULT_ALPHA, metavar="A",
                         help="significance level of the Mann-Whitney U test (default 0.05)")
+    parser.add_argument("--filter", metavar="RE",
+                        help="compare only benchmarks whose name matches this regular "
+                             "expression (Python re.search), e.g. '^[a-z_/]+/fuse/'")
     parser.add_argument("--json", metavar="OUT", help="also write the comparison as JSON")
     args = parser.parse_args(argv)
     if not args.threshold >= 0:
@@ -55,6 +62,13 @@ def print_table(result, out=sys.stdout):
         print(f"{c.name:<{width}}  {fmt_time_ns(c.baseline_median_ns):>10}  "
               f"{fmt_time_ns(c.candidate_median_ns):>10}  {c.change_pct:>+7.1f}%  "
               f"{c.p_value:>7.4f}  {c.verdict}", file=out)
+
+
+def print_targets(result, out=sys.stdout):
+    print("\nby target: benchmarks, slower, faster, median change", file=out)
+    for t in result.by_target():
+        print(f"  {t.target:<16} {t.benchmarks:>4}  {t.slower:>4} slower  {t.faster:>4} faster  "
+              f"{t.median_change_pct:>+7.1f}%", file=out)
 
 
 def print_notes(result, args, runs, out=sys.stdout):
@@ -79,7 +93,7 @@ def print_notes(result, args, runs, out=sys.stdout):
 def write_json(path, result, args, status):
     data = {"schema": SCHEMA, "baseline": os.path.abspath(args.baseline),
             "candidate": os.path.abspath(args.candidate), "threshold_pct": args.threshold,
-            "alpha": args.alpha,
+            "alpha": args.alpha, "filter": args.filter,
             "test": "one-sided Mann-Whitney U over repetitions, in the direction of the change",
             "slower": result.count(regression.VERDICT_SLOWER),
             "faster": result.count(regression.VERDICT_FASTER), "exit_status": status,
@@ -100,8 +114,9 @@ def main(argv=None):
     args = parse_args(argv)
     baseline = regression.load_run(args.baseline)
     candidate = regression.load_run(args.candidate)
-    result = regression.compare(baseline, candidate, args.threshold, args.alpha)
+    result = regression.compare(baseline, candidate, args.threshold, args.alpha, args.filter)
     print_table(result)
+    print_targets(result)
     print_notes(result, args, {"baseline": baseline, "candidate": candidate})
     slower = result.count(regression.VERDICT_SLOWER)
     status = 1 if slower else 0

@@ -2,11 +2,13 @@
 benchmark over the per-repetition rows."""
 
 import math
+import re
+import statistics
 from dataclasses import asdict, dataclass
 
 from scipy.stats import mannwhitneyu
 
-from . import load
+from . import load, names
 from .errors import InputError
 
 VERDICT_SLOWER, VERDICT_FASTER = "SLOWER", "faster"
@@ -27,6 +29,18 @@ class Change:
 
 
 @dataclass
+class TargetSummary:
+    """One target's changes together: a slowdown of the target under test moves most of its
+    benchmarks one way, while drift between two runs on a shared machine scatters every
+    target's both ways."""
+    target: str
+    benchmarks: int
+    slower: int
+    faster: int
+    median_change_pct: float
+
+
+@dataclass
 class Comparison:
     changes: list
     only_in_baseline: list
@@ -37,8 +51,20 @@ class Comparison:
     def count(self, verdict):
         return sum(1 for c in self.changes if c.verdict == verdict)
 
+    def by_target(self) -> list:
+        groups = {}
+        for c in self.changes:
+            parsed = names.parse(c.name)
+            groups.setdefault(parsed.target if parsed else "?", []).append(c)
+        return [TargetSummary(t, len(groups[t]),
+                              sum(1 for c in groups[t] if c.verdict == VERDICT_SLOWER),
+                              sum(1 for c in groups[t] if c.verdict == VERDICT_FASTER),
+                              statistics.median(c.change_pct for c in groups[t]))
+                for t in names.target_order(groups)]
+
     def as_dict(self):
         return {"changes": [asdict(c) for c in self.changes],
+                "by_target": [asdict(t) for t in self.by_target()],
                 "only_in_baseline": self.only_in_baseline,
                 "only_in_candidate": self.only_in_candidate,
                 "not_run": [{"name": n, "side": s, "reason": r} for n, s, r in self.not_run],
@@ -83,15 +109,18 @@ def smallest_p(n1: int, n2: int) -> float:
 
 
 def compare(base: load.BenchRun, cand: load.BenchRun, threshold_pct: float,
-            alpha: float) -> Comparison:
-    base_ok = {b.name.key: b for b in base.valid()}
-    cand_ok = {b.name.key: b for b in cand.valid()}
+            alpha: float, name_filter: str = None) -> Comparison:
+    """name_filter: a regular expression; only benchmarks whose name it matches are compared."""
+    wanted = _name_matcher(name_filter)
+    base_ok = {b.name.key: b for b in base.valid() if wanted(b.name.key)}
+    cand_ok = {b.name.key: b for b in cand.valid() if wanted(b.name.key)}
     common = [k for k in base_ok if k in cand_ok]
-    not_run = _not_run(base, cand)
+    not_run = [n for n in _not_run(base, cand) if wanted(n[0])]
     if not common:
-        raise InputError(f"{base.path} and {cand.path} have no benchmark name in common "
-                         f"(baseline has {len(base_ok)}, candidate {len(cand_ok)}); compare "
-                         "runs of the same suite and profile")
+        matching = f" matching --filter {name_filter!r}" if name_filter else ""
+        raise InputError(f"{base.path} and {cand.path} have no benchmark name{matching} in "
+                         f"common (baseline has {len(base_ok)}, candidate {len(cand_ok)}); "
+                         "compare runs of the same suite and profile")
     _check_repetitions(base.path, [base_ok[k] for k in common])
     _check_repetitions(cand.path, [cand_ok[k] for k in common])
     changes, unreachable = [], []
@@ -105,6 +134,16 @@ def compare(base: load.BenchRun, cand: load.BenchRun, threshold_pct: float,
                       [k for k in base_ok if k not in cand_ok and k not in errored],
                       [k for k in cand_ok if k not in base_ok and k not in errored],
                       not_run, unreachable)
+
+
+def _name_matcher(pattern):
+    if not pattern:
+        return lambda name: True
+    try:
+        regex = re.compile(pattern)
+    except re.error as e:
+        raise InputError(f"--filter {pattern!r}: not a regular expression ({e})") from None
+    return lambda name: regex.search(name) is not None
 
 
 def _not_run(base, cand) -> list:

@@ -53,6 +53,34 @@ def test_injected_2x_regression_exits_1(tmp_path, tool):
             assert c["p_value"] <= 0.05
 
 
+def test_by_target_summary_singles_out_the_slowed_target(tmp_path, tool):
+    base = small_run(tmp_path, "base.json", seed=1)
+    cand = small_run(tmp_path, "cand.json", seed=2, slow={"engine": 2.0})
+    out = tmp_path / "cmp.json"
+    proc = tool("compare.py", base, cand, "--json", out)
+    assert "by target:" in proc.stdout
+    summary = {t["target"]: t for t in json.loads(out.read_text())["by_target"]}
+    assert summary["engine"]["median_change_pct"] == pytest.approx(100, abs=8)
+    assert summary["engine"]["slower"] == summary["engine"]["benchmarks"]
+    for target, t in summary.items():
+        if target != "engine":
+            assert abs(t["median_change_pct"]) < 8 and t["slower"] == 0, t
+
+
+def test_filter_gates_only_the_matching_benchmarks(tmp_path, tool):
+    base = small_run(tmp_path, "base.json", seed=1)
+    cand = small_run(tmp_path, "cand.json", seed=2, slow={"engine": 2.0})
+    others = tool("compare.py", base, cand, "--filter", "^[a-z_/]+/overlay2/")
+    assert others.returncode == 0, others.stdout
+    assert "/engine/" not in others.stdout and "/overlay2/" in others.stdout
+    engine = tool("compare.py", base, cand, "--filter", "/engine/")
+    assert engine.returncode == 1, engine.stdout
+    assert_one_line_error(tool("compare.py", base, cand, "--filter", "nothing-matches-this"),
+                          "no benchmark name matching")
+    assert_one_line_error(tool("compare.py", base, cand, "--filter", "("),
+                          "not a regular expression")
+
+
 def test_2x_speedup_is_not_a_failure(tmp_path, tool):
     base = small_run(tmp_path, "base.json", seed=1, slow={"engine": 2.0})
     cand = small_run(tmp_path, "cand.json", seed=2)
