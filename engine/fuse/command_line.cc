@@ -404,11 +404,13 @@ fsname=, max_read=, nosuid, nodev, noexec, noatime, ... (mount(8)-only options s
 defaults, nofail, _netdev and x-* are ignored).
 
 Speed options (for measurements):
-  ovlab_entry_timeout=S, ovlab_attr_timeout=S, ovlab_negative_timeout=S   (3600, 1, 0)
+  ovlab_entry_timeout=S, ovlab_attr_timeout=S, ovlab_negative_timeout=S   (3600, 1, 3600)
   ovlab_writeback_cache=on|off (off)      ovlab_keep_cache=on|off (on)
   ovlab_cache_readdir=on|off (on: the kernel keeps listings until the directory changes)
   ovlab_splice_read|splice_write|splice_move=on|off, ovlab_splice=on|off (off)
-  ovlab_max_write=BYTES (1M)              ovlab_max_readahead=BYTES (1M)
+  ovlab_max_write=BYTES (1M; with splice_read at most fs.pipe-max-size - 4K, so requests fit
+                         the pipe they are spliced into)
+  ovlab_max_readahead=BYTES (1M)
   ovlab_copy_file_range=on|off (on)       ovlab_readdirplus=on|off|auto (auto)
   ovlab_multithread=on|off (on)           ovlab_max_threads=N (10)   ovlab_clone_fd=on|off
   ovlab_groups=on|off (on: supplementary groups of the caller are checked)

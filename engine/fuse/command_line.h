@@ -28,14 +28,14 @@ struct SpeedOptions {
   // Names change only through the mount (overlayfs forbids changing layers under a mount), and
   // the kernel updates its dentries for every change made through it: they can stay cached,
   // which saves the LOOKUP (and its FORGET) that revalidates each name older than the timeout.
-  double entry_timeout = 3600.0;  // seconds the kernel may cache a name -> node lookup
-  double attr_timeout = 1.0;      // seconds the kernel may cache attributes
-  double negative_timeout = 0.0;  // seconds the kernel may cache "no such name"
-  bool writeback_cache = false;   // kernel-side write-back page cache
-  bool splice_read = false;       // requests (write data) read from /dev/fuse by splice
-  bool splice_write = false;      // replies (read data) written to /dev/fuse by splice
-  bool splice_move = false;       // splice may move pages instead of copying them
-  uint32_t max_write = 1u << 20;  // bytes per WRITE request
+  double entry_timeout = 3600.0;     // seconds the kernel may cache a name -> node lookup
+  double attr_timeout = 1.0;         // seconds the kernel may cache attributes
+  double negative_timeout = 3600.0;  // likewise for "no such name" (names change only here)
+  bool writeback_cache = false;      // kernel-side write-back page cache
+  bool splice_read = false;          // requests (write data) read from /dev/fuse by splice
+  bool splice_write = false;         // replies (read data) written to /dev/fuse by splice
+  bool splice_move = false;          // splice may move pages instead of copying them
+  uint32_t max_write = 1u << 20;     // bytes per WRITE request
   uint32_t max_readahead = 1u << 20;
   bool copy_file_range = true;  // serve copy_file_range(2) in the daemon
   bool keep_cache = true;       // keep the page cache of a file across opens

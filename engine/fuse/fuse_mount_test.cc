@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -454,12 +455,25 @@ std::string ProbeRemovedObjects(const std::string& root, const std::string& pref
   auto reopen = [](int pfd, int flags) {
     return ::open(StrPrintf("/proc/self/fd/%d", pfd).c_str(), flags | O_CLOEXEC);
   };
+  auto xattr_lines = [&](const std::string& k, int fd) {
+    note(k + "fsetxattr", ::fsetxattr(fd, "user.t", "v", 1, 0));
+    char buf[256] = {};
+    ssize_t n = ::fgetxattr(fd, "user.t", buf, sizeof(buf));
+    out += k + "fgetxattr: " + (n < 0 ? ErrnoText(errno) : std::string(buf, n)) + "\n";
+    n = ::flistxattr(fd, buf, sizeof(buf));
+    std::string names = n < 0 ? ErrnoText(errno) : std::string(buf, n);
+    std::replace(names.begin(), names.end(), '\0', ' ');
+    out += k + "flistxattr: " + names + "\n";
+    note(k + "fremovexattr", ::fremovexattr(fd, "user.t"));
+    note(k + "fremovexattr of a missing name", ::fremovexattr(fd, "user.none"));
+  };
   for (const char* kind : {"up", "low"}) {
     std::string p = root + "/" + prefix + "file_" + kind, k = std::string(kind) + " file ";
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     int pfd = ::open(p.c_str(), O_PATH | O_CLOEXEC);
     if (fd < 0 || pfd < 0 || ::unlink(p.c_str()) != 0) return out + "setup failed: " + p;
     stat_line(k + "fstat after unlink", fd);
+    xattr_lines(k, fd);
     int rd = reopen(pfd, O_RDONLY);
     note(k + "reopen read-only", rd);
     if (rd >= 0) {
@@ -489,6 +503,7 @@ std::string ProbeRemovedObjects(const std::string& root, const std::string& pref
     int pfd = ::open(p.c_str(), O_PATH | O_CLOEXEC);
     if (fd < 0 || pfd < 0 || ::rmdir(p.c_str()) != 0) return out + "setup failed: " + p;
     stat_line(k + "fstat after rmdir", fd);
+    xattr_lines(k, fd);
     int again = reopen(pfd, O_RDONLY | O_DIRECTORY);
     note(k + "reopen", again);
     if (again >= 0) {
@@ -497,6 +512,8 @@ std::string ProbeRemovedObjects(const std::string& root, const std::string& pref
       ::close(again);
     }
     note(k + "create inside", ::openat(fd, "x", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    note(k + "fchmod", ::fchmod(fd, 0700));
+    stat_line(k + "fstat at the end", fd);
     ::close(fd);
     ::close(pfd);
   }

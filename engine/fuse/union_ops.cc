@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "base/fs.h"
+#include "base/strings.h"
+
 namespace ovlab::fuse {
 namespace {
 
@@ -99,6 +102,17 @@ void ReplyAttr(fuse_req_t req, const SysResult<struct stat>& st) {
   fuse_reply_attr(req, &*st, AttrTimeout(req, *st));
 }
 
+// The largest write request that still fits the pipe libfuse splices requests into: a pipe
+// holds at most fs.pipe-max-size (1 MiB unless raised) without CAP_SYS_RESOURCE, and a larger
+// request makes libfuse give up splicing.
+unsigned SplicedWriteMax(unsigned max_write) {
+  constexpr unsigned kHeaderRoom = 4096;  // the request header, one page as libfuse counts it
+  auto text = ReadFileText("/proc/sys/fs/pipe-max-size");
+  auto pipe_max = text ? ParseUint(Trim(*text)) : std::nullopt;
+  if (!pipe_max || *pipe_max <= kHeaderRoom) return max_write;
+  return static_cast<unsigned>(std::min<uint64_t>(max_write, *pipe_max - kHeaderRoom));
+}
+
 void OpInit(void* userdata, fuse_conn_info* conn) {
   const SpeedOptions& s = static_cast<ServerContext*>(userdata)->speed;
   auto want = [conn](unsigned cap, bool on) {
@@ -122,7 +136,7 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   // Locks stay local to this kernel, as on overlayfs (the layers are not shared).
   want(FUSE_CAP_POSIX_LOCKS, false);
   want(FUSE_CAP_FLOCK_LOCKS, false);
-  conn->max_write = s.max_write;
+  conn->max_write = s.splice_read ? SplicedWriteMax(s.max_write) : s.max_write;
   conn->max_readahead = std::min(conn->max_readahead, s.max_readahead);
   conn->time_gran = 1;
 }
@@ -505,8 +519,11 @@ void OpStatFs(fuse_req_t req, fuse_ino_t ino) {
 
 void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
-  ReplyStatus(req,
-              Engine(req).SetXattr(CredOf(req), ino, name, std::string_view(value, size), flags));
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  const std::string_view v(value, size);
+  ReplyStatus(req, OrDetached(req, ino, u.SetXattr(cred, ino, name, v, flags),
+                              [&](const auto& d) { return u.SetXattr(cred, d, name, v, flags); }));
 }
 
 // getxattr/listxattr size protocol: size 0 asks for the length, a short buffer is ERANGE.
@@ -523,11 +540,18 @@ void ReplyXattrValue(fuse_req_t req, size_t size, const SysResult<std::string>& 
 }
 
 void OpGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  ReplyXattrValue(req, size, Engine(req).GetXattr(CredOf(req), ino, name));
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  ReplyXattrValue(req, size, OrDetached(req, ino, u.GetXattr(cred, ino, name), [&](const auto& d) {
+                    return u.GetXattr(cred, d, name);
+                  }));
 }
 
 void OpListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  auto names = Engine(req).ListXattr(CredOf(req), ino);
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  auto names = OrDetached(req, ino, u.ListXattr(cred, ino),
+                          [&](const auto& d) { return u.ListXattr(cred, d); });
   if (!names) {
     ReplyXattrValue(req, size, SysFail(names.error()));
     return;
@@ -541,7 +565,10 @@ void OpListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void OpRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  ReplyStatus(req, Engine(req).RemoveXattr(CredOf(req), ino, name));
+  Union& u = Engine(req);
+  const Cred cred = CredOf(req);
+  ReplyStatus(req, OrDetached(req, ino, u.RemoveXattr(cred, ino, name),
+                              [&](const auto& d) { return u.RemoveXattr(cred, d, name); }));
 }
 
 void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) {

@@ -20,27 +20,22 @@ namespace {
 using Lock = std::lock_guard<std::mutex>;
 using Detaching = SysResult<std::optional<DetachedObject>>;
 
-// Reopens go through the descriptor's /proc link, which reaches the object itself, not a name.
-std::string ProcFdPath(int fd) {
-  return StrPrintf("/proc/self/fd/%d", fd);
-}
-
 // The object `name` in `dir` names, opened before it goes away, when the kernel holds its node.
 std::optional<DetachedObject> OpenObject(Union::Impl& impl, const NodePtr& dir,
                                          std::string_view name) {
   auto child = impl.Child(dir, name);
   if (!child || (*child)->nlookup == 0) return std::nullopt;
   const NodePtr& node = *child;
-  auto st = impl.Attr(*node);
-  if (!st) return std::nullopt;
-  auto fd = impl.TopObjectFd(*node);
+  struct stat real {};
+  auto fd = impl.TopObjectFd(*node, &real);
   if (!fd) return std::nullopt;
+  const struct stat st = impl.AttrFrom(*node, real);
   DetachedObject d;
   d.node = node->id;
   d.object = std::move(*fd);
   d.upper = node->upper;
-  d.ino = st->st_ino;
-  d.dev = st->st_dev;
+  d.ino = st.st_ino;
+  d.dev = st.st_dev;
   return d;
 }
 
@@ -63,6 +58,12 @@ SysResult<struct stat> StatOf(const DetachedObject& d) {
   st.st_ino = d.ino;
   st.st_dev = d.dev;
   return st;
+}
+
+// A change of a removed lower object needs a copy-up, which finds its name taken (by the
+// whiteout or a new object): the kernel's answer is EEXIST for a file and ENOTDIR for a directory.
+int LostCopyUp(const struct stat& st) {
+  return S_ISDIR(st.st_mode) ? ENOTDIR : EEXIST;
 }
 
 SysResult<void> Sys(int rc) {
@@ -159,7 +160,7 @@ SysResult<FileHandle> Union::Open(const Cred& cred, const DetachedObject& d, int
   if (S_ISLNK(st->st_mode)) return SysFail(ELOOP);
   if (S_ISDIR(st->st_mode) && (mask & kMayWrite)) return SysFail(EISDIR);
   if (auto p = CheckPermission(cred, *st, mask); !p) return SysFail(p.error());
-  if (S_ISREG(st->st_mode) && (mask & kMayWrite) && !d.upper) return SysFail(EEXIST);
+  if (S_ISREG(st->st_mode) && (mask & kMayWrite) && !d.upper) return SysFail(LostCopyUp(*st));
   // The /proc link is the object itself: O_NOFOLLOW would refuse it.
   int real = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW);
   if (!(mask & kMayWrite)) real &= ~O_TRUNC;
@@ -185,9 +186,45 @@ SysResult<struct stat> Union::SetAttr(const Cred& cred, const DetachedObject& d,
   constexpr unsigned kChanges =
       kSetSize | kSetUid | kSetGid | kSetMode | kSetAtime | kSetMtime | kSetAtimeNow | kSetMtimeNow;
   if (!(mask & kChanges)) return st;
-  if (!d.upper) return SysFail(EEXIST);
+  if (!d.upper) return SysFail(LostCopyUp(*st));
   if (auto r = ApplySetAttr(d, *st, mask, values, *mode, file); !r) return SysFail(r.error());
   return StatOf(d);
+}
+
+SysResult<std::string> Union::GetXattr(const Cred& cred, const DetachedObject& d,
+                                       std::string_view name) {
+  auto st = StatOf(d);
+  if (!st) return SysFail(st.error());
+  auto stored = XattrStoredName(cred, *st, name, kMayRead);
+  if (!stored) return SysFail(stored.error());
+  return GetXattrFd(d.object.get(), *stored);
+}
+
+SysResult<std::vector<std::string>> Union::ListXattr(const Cred& cred, const DetachedObject& d) {
+  return VisibleXattrNames(cred, d.object.get());
+}
+
+SysResult<void> Union::SetXattr(const Cred& cred, const DetachedObject& d, std::string_view name,
+                                std::string_view value, int flags) {
+  if (impl_->read_only()) return SysFail(EROFS);
+  auto st = StatOf(d);
+  if (!st) return SysFail(st.error());
+  auto stored = XattrStoredName(cred, *st, name, kMayWrite);
+  if (!stored) return SysFail(stored.error());
+  if (!d.upper) return SysFail(LostCopyUp(*st));
+  return SetXattrFd(d.object.get(), *stored, value, flags);
+}
+
+SysResult<void> Union::RemoveXattr(const Cred& cred, const DetachedObject& d,
+                                   std::string_view name) {
+  if (impl_->read_only()) return SysFail(EROFS);
+  auto st = StatOf(d);
+  if (!st) return SysFail(st.error());
+  auto stored = XattrStoredName(cred, *st, name, kMayWrite);
+  if (!stored) return SysFail(stored.error());
+  if (auto v = GetXattrFd(d.object.get(), *stored); !v) return SysFail(v.error());
+  if (!d.upper) return SysFail(LostCopyUp(*st));
+  return RemoveXattrFd(d.object.get(), *stored);
 }
 
 }  // namespace ovlab::unionfs

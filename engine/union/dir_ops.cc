@@ -46,7 +46,7 @@ SysResult<NodePtr> Union::Impl::Create(const Cred& cred, const NodePtr& dir, std
     return SysFail(existing.error());
   }
   if (read_only()) return SysFail(EROFS);
-  auto dst = Attr(*dir);
+  auto dst = PermStatOf(*dir);
   if (!dst) return SysFail(dst.error());
   if (auto p = CheckPermission(cred, *dst, kMayWrite | kMayExec); !p) return SysFail(p.error());
 
@@ -146,7 +146,6 @@ SysResult<NodePtr> Union::Impl::Create(const Cred& cred, const NodePtr& dir, std
     link_source->perm.reset();
   }
   CacheChild(dir, node);
-  dir->perm.reset();
   return node;
 }
 
@@ -157,10 +156,10 @@ SysResult<void> Union::Impl::Remove(const Cred& cred, const NodePtr& dir, std::s
   auto child = Child(dir, name);
   if (!child) return SysFail(child.error());
   NodePtr node = *child;
-  auto dst = Attr(*dir);
+  auto dst = PermStatOf(*dir);
   if (!dst) return SysFail(dst.error());
   if (auto p = CheckPermission(cred, *dst, kMayWrite | kMayExec); !p) return SysFail(p.error());
-  auto vst = Attr(*node);
+  auto vst = PermStatOf(*node);
   if (!vst) return SysFail(vst.error());
   if (auto p = CheckSticky(cred, *dst, *vst); !p) return SysFail(p.error());
   if (rmdir && !node->is_dir()) return SysFail(ENOTDIR);
@@ -200,7 +199,6 @@ SysResult<void> Union::Impl::Remove(const Cred& cred, const NodePtr& dir, std::s
   }
   Evict(dir, n);
   node->unlinked = true;
-  dir->perm.reset();
   return {};
 }
 
@@ -259,13 +257,13 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
   if (target == old) return {};
 
   // The VFS checks (may_delete / may_create, directory rules).
-  auto ost = Attr(*odir), nst = Attr(*ndir), vst = Attr(*old);
+  auto ost = PermStatOf(*odir), nst = PermStatOf(*ndir), vst = PermStatOf(*old);
   if (!ost || !nst || !vst) return SysFail(EIO);
   if (auto p = CheckPermission(cred, *ost, kMayWrite | kMayExec); !p) return p;
   if (auto p = CheckSticky(cred, *ost, *vst); !p) return p;
   if (auto p = CheckPermission(cred, *nst, kMayWrite | kMayExec); !p) return p;
   if (target) {
-    auto tst = Attr(*target);
+    auto tst = PermStatOf(*target);
     if (!tst) return SysFail(tst.error());
     if (!old->is_dir() && SameUpperObject(*old, *target)) return {};
     if (auto p = CheckSticky(cred, *nst, *tst); !p) return p;
@@ -376,8 +374,6 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
   old->parent = ndir;
   old->name = nn;
   CacheChild(ndir, old);
-  odir->perm.reset();
-  ndir->perm.reset();
   return {};
 }
 

@@ -39,6 +39,12 @@ struct OpenFile {
 // changes; returns the mode a kSetMode sets. `file` is the handle of an ftruncate, if any.
 SysResult<mode_t> CheckSetAttr(const Cred& cred, const struct stat& st, unsigned mask,
                                const SetAttrValues& v, const OpenFile* file);
+// xattr.cc, for a node's or a detached object's real object: the stored name (XA1 escaping) of
+// xattr `name` after the VFS permission check for a read (kMayRead) or a change (kMayWrite) of an
+// object with owner/group/mode `st`; and the names a listing shows (private ones hidden).
+SysResult<std::string> XattrStoredName(const Cred& cred, const struct stat& st,
+                                       std::string_view name, int mask);
+SysResult<std::vector<std::string>> VisibleXattrNames(const Cred& cred, int fd);
 // The utimensat times of a setattr: now, the given value, or omitted.
 void SetAttrTimes(unsigned mask, const SetAttrValues& v, struct timespec ts[2]);
 
@@ -105,7 +111,11 @@ struct Union::Impl {
 
   // ---- inode.cc: attributes, inode numbers (ID1), setattr, permission ----
   SysResult<struct stat> Attr(Node& node);
-  SysResult<Node::Perm> PermOf(Node& node);  // cached owner/group/mode
+  // Attr from a stat of the node's visible object the caller already took (an open fd's fstat).
+  struct stat AttrFrom(Node& node, struct stat real);
+  // Cached owner/group/mode: they change only through SetAttr, not when entries come and go.
+  SysResult<Node::Perm> PermOf(Node& node);
+  SysResult<struct stat> PermStatOf(Node& node);  // PermOf as a stat for the permission checks
   SysResult<struct stat> SetAttr(const Cred& cred, const NodePtr& node, unsigned mask,
                                  const SetAttrValues& v, OpenFile* file);
   SysResult<void> Access(const Cred& cred, const NodePtr& node, int mask);

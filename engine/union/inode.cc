@@ -47,6 +47,10 @@ SysResult<struct stat> Union::Impl::Attr(Node& node) {
     auto fd = TopObjectFd(node, &st);
     if (!fd) return SysFail(fd.error());
   }
+  return AttrFrom(node, st);
+}
+
+struct stat Union::Impl::AttrFrom(Node& node, struct stat st) {
   node.type = st.st_mode & S_IFMT;
   node.perm = Node::Perm{st.st_mode, st.st_uid, st.st_gid};
   if (node.metacopy && !node.lowers.empty()) {
@@ -85,23 +89,21 @@ SysResult<Node::Perm> Union::Impl::PermOf(Node& node) {
   return *node.perm;
 }
 
-namespace {
-
-struct stat PermStat(const Node::Perm& p) {
+SysResult<struct stat> Union::Impl::PermStatOf(Node& node) {
+  auto p = PermOf(node);
+  if (!p) return SysFail(p.error());
   struct stat st {};
-  st.st_mode = p.mode;
-  st.st_uid = p.uid;
-  st.st_gid = p.gid;
+  st.st_mode = p->mode;
+  st.st_uid = p->uid;
+  st.st_gid = p->gid;
   return st;
 }
 
-}  // namespace
-
 SysResult<void> Union::Impl::MayLookup(const Cred& cred, const NodePtr& dir) {
   if (!dir->is_dir()) return SysFail(ENOTDIR);
-  auto p = PermOf(*dir);
-  if (!p) return SysFail(p.error());
-  return CheckPermission(cred, PermStat(*p), kMayExec);
+  auto st = PermStatOf(*dir);
+  if (!st) return SysFail(st.error());
+  return CheckPermission(cred, *st, kMayExec);
 }
 
 SysResult<void> Union::Impl::Access(const Cred& cred, const NodePtr& node, int mask) {

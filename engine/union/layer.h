@@ -44,6 +44,9 @@ SysResult<struct stat> StatIn(const Layer& layer, std::string_view rel);
 SysResult<struct stat> StatAt(int dirfd, std::string_view name);
 SysResult<std::string> ReadLinkAt(int dirfd, std::string_view name);
 
+// "/proc/self/fd/N": reaches the object an fd of any kind (O_PATH too) holds, not a name.
+std::string ProcFdPath(int fd);
+
 // Extended attributes of an object given by an fd of any kind (O_PATH included, symlinks too).
 SysResult<std::string> GetXattrFd(int fd, std::string_view name);
 SysResult<void> SetXattrFd(int fd, std::string_view name, std::string_view value, int flags = 0);

@@ -152,6 +152,7 @@ void Union::Impl::ForgetNegative(const NodePtr& dir, const std::string& name) {
 
 SysResult<UniqueFd> Union::Impl::UpperDirFd(const Node& dir) {
   if (!upper) return SysFail(EROFS);
+  if (Unlinked(dir)) return SysFail(ESTALE);  // its union path names something else now
   return OpenDirIn(*upper, UnionPath(dir));
 }
 
@@ -196,6 +197,7 @@ SysResult<UniqueFd> Union::Impl::TopObjectFd(const Node& node, struct stat* st) 
 
 SysResult<std::pair<UniqueFd, std::string>> Union::Impl::UpperEntry(const Node& node) {
   if (!upper) return SysFail(EROFS);
+  if (Unlinked(node)) return SysFail(ESTALE);
   if (!node.parent) {
     auto fd = OpenDirIn(*upper, "");
     if (!fd) return SysFail(fd.error());

@@ -169,10 +169,10 @@ SysResult<Created> Union::Create(const Cred& cred, NodeId parent, std::string_vi
   if (!node) return SysFail(node.error());
   auto fd = OpenCreated(*impl_, *node, flags);
   if (!fd) return SysFail(fd.error());
-  auto st = impl_->Attr(**node);
-  if (!st) return SysFail(st.error());
+  struct stat real {};  // the new upper file itself: its open fd has its attributes
+  if (::fstat(fd->get(), &real) != 0) return SysFail(errno);
   Created out;
-  out.entry = impl_->MakeEntry(*node, *st);
+  out.entry = impl_->MakeEntry(*node, impl_->AttrFrom(**node, real));
   out.handle = impl_->AddFile(std::move(*fd), *node, flags);
   return out;
 }

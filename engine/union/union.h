@@ -242,14 +242,20 @@ class Union {
   bool Known(NodeId node) const;  // the node still has a lookup count (or is the root)
   // The kernel overlay's answers for a detached object: its attributes (nlink 0 once its last
   // link is gone), opens of the object itself, attribute changes of an upper object. A lower
-  // object cannot be copied up any more: writes fail EEXIST, as the kernel's copy-up finds its
-  // old name taken (by the whiteout or a new object).
+  // object cannot be copied up any more: changes fail EEXIST (ENOTDIR for a directory), as the
+  // kernel's copy-up finds its old name taken (by the whiteout or a new object).
   SysResult<struct stat> GetAttr(const DetachedObject& d);
   SysResult<void> Access(const Cred& cred, const DetachedObject& d, int mask);
   SysResult<FileHandle> Open(const Cred& cred, const DetachedObject& d, int flags);
   SysResult<struct stat> SetAttr(const Cred& cred, const DetachedObject& d, unsigned mask,
                                  const SetAttrValues& values,
                                  std::optional<FileHandle> handle = std::nullopt);
+  // Its xattrs, with the checks and names of a node's; changes of a lower object fail as above.
+  SysResult<std::string> GetXattr(const Cred& cred, const DetachedObject& d, std::string_view name);
+  SysResult<void> SetXattr(const Cred& cred, const DetachedObject& d, std::string_view name,
+                           std::string_view value, int flags);
+  SysResult<std::vector<std::string>> ListXattr(const Cred& cred, const DetachedObject& d);
+  SysResult<void> RemoveXattr(const Cred& cred, const DetachedObject& d, std::string_view name);
 
   struct Impl;
 

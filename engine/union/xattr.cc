@@ -45,36 +45,16 @@ SysResult<void> XattrPermission(const Cred& cred, const struct stat& st, std::st
 
 }  // namespace
 
-SysResult<std::string> Union::Impl::GetXattr(const Cred& cred, const NodePtr& node,
-                                             std::string_view name) {
-  auto st = Attr(*node);
-  if (!st) return SysFail(st.error());
-  if (auto p = XattrPermission(cred, *st, name, kMayRead); !p) return SysFail(p.error());
-  auto stored = EscapeXattrName(name);
-  if (!stored) return SysFail(stored.error());
-  auto fd = TopObjectFd(*node);
-  if (!fd) return SysFail(fd.error());
-  return GetXattrFd(fd->get(), *stored);
+// The stored name of a readable (kMayRead) or changeable (kMayWrite) xattr of an object with
+// owner/group/mode `st`.
+SysResult<std::string> XattrStoredName(const Cred& cred, const struct stat& st,
+                                       std::string_view name, int mask) {
+  if (auto p = XattrPermission(cred, st, name, mask); !p) return SysFail(p.error());
+  return EscapeXattrName(name);
 }
 
-SysResult<void> Union::Impl::SetXattr(const Cred& cred, const NodePtr& node, std::string_view name,
-                                      std::string_view value, int flags) {
-  auto st = Attr(*node);
-  if (!st) return SysFail(st.error());
-  if (read_only()) return SysFail(EROFS);
-  if (auto p = XattrPermission(cred, *st, name, kMayWrite); !p) return p;
-  auto stored = EscapeXattrName(name);
-  if (!stored) return SysFail(stored.error());
-  if (auto c = CopyUp(node, false); !c) return c;
-  auto e = UpperEntry(*node);
-  if (!e) return SysFail(e.error());
-  return SetXattrAt(e->first.get(), e->second, *stored, value, flags);
-}
-
-SysResult<std::vector<std::string>> Union::Impl::ListXattr(const Cred& cred, const NodePtr& node) {
-  auto fd = TopObjectFd(*node);
-  if (!fd) return SysFail(fd.error());
-  auto names = ListXattrFd(fd->get());
+SysResult<std::vector<std::string>> VisibleXattrNames(const Cred& cred, int fd) {
+  auto names = ListXattrFd(fd);
   if (!names) return names;
   std::vector<std::string> out;
   for (auto& n : *names) {
@@ -85,13 +65,42 @@ SysResult<std::vector<std::string>> Union::Impl::ListXattr(const Cred& cred, con
   return out;
 }
 
-SysResult<void> Union::Impl::RemoveXattr(const Cred& cred, const NodePtr& node,
-                                         std::string_view name) {
-  auto st = Attr(*node);
+SysResult<std::string> Union::Impl::GetXattr(const Cred& cred, const NodePtr& node,
+                                             std::string_view name) {
+  auto st = PermStatOf(*node);
+  if (!st) return SysFail(st.error());
+  auto stored = XattrStoredName(cred, *st, name, kMayRead);
+  if (!stored) return SysFail(stored.error());
+  auto fd = TopObjectFd(*node);
+  if (!fd) return SysFail(fd.error());
+  return GetXattrFd(fd->get(), *stored);
+}
+
+SysResult<void> Union::Impl::SetXattr(const Cred& cred, const NodePtr& node, std::string_view name,
+                                      std::string_view value, int flags) {
+  auto st = PermStatOf(*node);
   if (!st) return SysFail(st.error());
   if (read_only()) return SysFail(EROFS);
-  if (auto p = XattrPermission(cred, *st, name, kMayWrite); !p) return p;
-  auto stored = EscapeXattrName(name);
+  auto stored = XattrStoredName(cred, *st, name, kMayWrite);
+  if (!stored) return SysFail(stored.error());
+  if (auto c = CopyUp(node, false); !c) return c;
+  auto e = UpperEntry(*node);
+  if (!e) return SysFail(e.error());
+  return SetXattrAt(e->first.get(), e->second, *stored, value, flags);
+}
+
+SysResult<std::vector<std::string>> Union::Impl::ListXattr(const Cred& cred, const NodePtr& node) {
+  auto fd = TopObjectFd(*node);
+  if (!fd) return SysFail(fd.error());
+  return VisibleXattrNames(cred, fd->get());
+}
+
+SysResult<void> Union::Impl::RemoveXattr(const Cred& cred, const NodePtr& node,
+                                         std::string_view name) {
+  auto st = PermStatOf(*node);
+  if (!st) return SysFail(st.error());
+  if (read_only()) return SysFail(EROFS);
+  auto stored = XattrStoredName(cred, *st, name, kMayWrite);
   if (!stored) return SysFail(stored.error());
   auto fd = TopObjectFd(*node);
   if (!fd) return SysFail(fd.error());
