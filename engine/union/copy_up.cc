@@ -94,7 +94,7 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
   if (!src_dir) return SysFail(src_dir.error());
   auto st = StatAt(src_dir->get(), src_name);
   if (!st) return SysFail(st.error());
-  auto dst_dir = UpperDirFd(*node->parent);
+  auto dst_dir = UpperDirFd(node->parent);
   if (!dst_dir) return SysFail(dst_dir.error());
 
   const int wfd = work.get();

@@ -74,7 +74,7 @@ SysResult<NodePtr> Union::Impl::Create(const Cred& cred, const NodePtr& dir, std
   if (link_source) {
     if (auto c = CopyUp(link_source, false); !c) return SysFail(c.error());
   }
-  auto udir = UpperDirFd(*dir);
+  auto udir = UpperDirFd(dir);
   if (!udir) return SysFail(udir.error());
   std::string n(name);
   bool over_whiteout = false;
@@ -169,7 +169,7 @@ SysResult<void> Union::Impl::Remove(const Cred& cred, const NodePtr& dir, std::s
     if (!empty) return SysFail(empty.error());
   }
   if (auto c = CopyUp(dir, false); !c) return SysFail(c.error());
-  auto udir = UpperDirFd(*dir);
+  auto udir = UpperDirFd(dir);
   if (!udir) return SysFail(udir.error());
   std::string n(name);
   const bool need_whiteout = LowerPositive(dir, name);
@@ -199,6 +199,7 @@ SysResult<void> Union::Impl::Remove(const Cred& cred, const NodePtr& dir, std::s
   }
   Evict(dir, n);
   node->unlinked = true;
+  DropDirFd(*node);
   return {};
 }
 
@@ -328,7 +329,7 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
     if (auto m = mark(target, odir); !m) return m;
   }
 
-  auto ou = UpperDirFd(*odir), nu = UpperDirFd(*ndir);
+  auto ou = UpperDirFd(odir), nu = UpperDirFd(ndir);
   if (!ou || !nu) return SysFail(EIO);
   std::string on(oname), nn(nname);
   const int wfd = work.get();
@@ -368,7 +369,10 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
     target->name = on;
     CacheChild(odir, target);
   } else {
-    if (target) target->unlinked = true;
+    if (target) {
+      target->unlinked = true;
+      DropDirFd(*target);
+    }
     Evict(ndir, nn);
   }
   old->parent = ndir;

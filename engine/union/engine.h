@@ -95,18 +95,23 @@ struct Union::Impl {
   void Evict(const NodePtr& dir, const std::string& name);
   void ForgetNegative(const NodePtr& dir, const std::string& name);
   Entry MakeEntry(const NodePtr& node, const struct stat& st);  // counts a lookup
-  // fds of real objects: the upper dir of a directory node, the visible object (O_PATH), the data
-  SysResult<UniqueFd> UpperDirFd(const Node& dir);
-  // The same for *at calls only: the union root's is the upper layer's root fd (nothing opened).
+  // The upper dir of a directory node, for *at calls: the upper root's fd for the root, else
+  // kept open for the kDirFds directories used last (no path walk per call). An evicted fd
+  // closes once no DirFd holds it.
   struct DirFd {
-    UniqueFd owned;
+    std::shared_ptr<const UniqueFd> keep;
     int fd = -1;
+    int get() const { return fd; }
   };
-  SysResult<DirFd> UpperDirAt(const Node& dir);
+  static constexpr size_t kDirFds = 256;
+  std::list<NodePtr> dir_fds;  // the directory nodes holding an upper_dir_fd, last used first
+  SysResult<DirFd> UpperDirFd(const NodePtr& dir);
+  void DropDirFd(Node& dir);  // the directory is gone from the upper layer
+  // fds of real objects: the visible object (O_PATH), the data
   // `st`, when given, receives the object's stat (taken anyway to check its type).
   SysResult<UniqueFd> TopObjectFd(const Node& node, struct stat* st = nullptr);
   // The upper object as (its parent directory fd, its name); the root is (root fd, ".").
-  SysResult<std::pair<UniqueFd, std::string>> UpperEntry(const Node& node);
+  SysResult<std::pair<DirFd, std::string>> UpperEntry(const Node& node);
   SysResult<UniqueFd> DataFd(const Node& node, int flags);
 
   // ---- inode.cc: attributes, inode numbers (ID1), setattr, permission ----

@@ -43,6 +43,14 @@ SysResult<struct stat> Union::Impl::Attr(Node& node) {
     node.lower_attr = st;
   } else if (node.upper && !node.parent) {
     if (::fstat(upper->root.get(), &st) != 0) return SysFail(errno);  // the root: open already
+  } else if (node.upper) {
+    auto e = UpperEntry(node);
+    if (!e) return SysFail(e.error());
+    auto real = StatAt(e->first.fd, e->second);
+    if (!real) return SysFail(real.error());
+    // A whiteout or an object of another type at the name is not this node's (as TopObjectFd).
+    if (node.type != 0 && (real->st_mode & S_IFMT) != node.type) return SysFail(ESTALE);
+    st = *real;
   } else {
     auto fd = TopObjectFd(node, &st);
     if (!fd) return SysFail(fd.error());

@@ -66,6 +66,13 @@ SysResult<UniqueFd> OpenIn(const Layer& layer, std::string_view rel, int flags, 
   return UniqueFd(static_cast<int>(fd));
 }
 
+SysResult<UniqueFd> OpenNameAt(int dirfd, std::string_view name, int flags) {
+  if (!IsPlainName(name)) return SysFail(EINVAL);
+  int fd = ::openat(dirfd, std::string(name).c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return SysFail(errno);
+  return UniqueFd(fd);
+}
+
 SysResult<UniqueFd> OpenDirIn(const Layer& layer, std::string_view rel) {
   return OpenIn(layer, rel, O_PATH | O_DIRECTORY);
 }

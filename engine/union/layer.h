@@ -35,6 +35,9 @@ std::string JoinRel(std::string_view dir, std::string_view name);
 // openat2 beneath the layer root; `rel` is "" for the root itself. O_NOFOLLOW applies to the last
 // component (O_PATH | O_NOFOLLOW on a symlink gives the symlink); any other symlink is ELOOP.
 SysResult<UniqueFd> OpenIn(const Layer& layer, std::string_view rel, int flags, mode_t mode = 0);
+// openat of one plain name (IsPlainName) in a directory fd already inside a layer: nothing to
+// resolve, so no walk can leave the layer; O_NOFOLLOW is added (a final symlink is not followed).
+SysResult<UniqueFd> OpenNameAt(int dirfd, std::string_view name, int flags);
 // The directory `rel` of the layer as an O_PATH fd, for the *at() calls on its entries.
 SysResult<UniqueFd> OpenDirIn(const Layer& layer, std::string_view rel);
 // lstat of `rel` inside the layer.

@@ -150,24 +150,28 @@ void Union::Impl::ForgetNegative(const NodePtr& dir, const std::string& name) {
   dir->negatives.erase(name);
 }
 
-SysResult<UniqueFd> Union::Impl::UpperDirFd(const Node& dir) {
+SysResult<Union::Impl::DirFd> Union::Impl::UpperDirFd(const NodePtr& dir) {
   if (!upper) return SysFail(EROFS);
-  if (Unlinked(dir)) return SysFail(ESTALE);  // its union path names something else now
-  return OpenDirIn(*upper, UnionPath(dir));
+  if (!dir->parent) return DirFd{nullptr, upper->root.get()};
+  if (Unlinked(*dir)) return SysFail(ESTALE);  // its union path names something else now
+  if (dir->upper_dir_fd) {
+    dir_fds.splice(dir_fds.begin(), dir_fds, dir->dir_fd_pos);
+    return DirFd{dir->upper_dir_fd, dir->upper_dir_fd->get()};
+  }
+  auto parent = UpperDirFd(dir->parent);
+  if (!parent) return SysFail(parent.error());
+  auto fd = OpenNameAt(parent->fd, dir->name, O_PATH | O_DIRECTORY);
+  if (!fd) return SysFail(fd.error());
+  dir->upper_dir_fd = std::make_shared<const UniqueFd>(std::move(*fd));
+  dir->dir_fd_pos = dir_fds.insert(dir_fds.begin(), dir);
+  if (dir_fds.size() > kDirFds) DropDirFd(*dir_fds.back());
+  return DirFd{dir->upper_dir_fd, dir->upper_dir_fd->get()};
 }
 
-SysResult<Union::Impl::DirFd> Union::Impl::UpperDirAt(const Node& dir) {
-  if (!upper) return SysFail(EROFS);
-  DirFd d;
-  if (!dir.parent) {
-    d.fd = upper->root.get();
-    return d;
-  }
-  auto fd = UpperDirFd(dir);
-  if (!fd) return SysFail(fd.error());
-  d.owned = std::move(*fd);
-  d.fd = d.owned.get();
-  return d;
+void Union::Impl::DropDirFd(Node& dir) {
+  if (!dir.upper_dir_fd) return;
+  dir.upper_dir_fd.reset();
+  dir_fds.erase(dir.dir_fd_pos);  // may destroy the node: touch nothing after
 }
 
 namespace {
@@ -189,21 +193,22 @@ SysResult<UniqueFd> CheckType(SysResult<UniqueFd> fd, const Node& node,
 
 SysResult<UniqueFd> Union::Impl::TopObjectFd(const Node& node, struct stat* st) {
   if (Unlinked(node)) return SysFail(ESTALE);
-  if (node.upper) return CheckType(OpenIn(*upper, UnionPath(node), O_PATH | O_NOFOLLOW), node, st);
+  if (node.upper && !node.parent) return CheckType(OpenIn(*upper, "", O_PATH), node, st);
+  if (node.upper) {
+    auto dir = UpperDirFd(node.parent);
+    if (!dir) return SysFail(dir.error());
+    return CheckType(OpenNameAt(dir->fd, node.name, O_PATH | O_NOFOLLOW), node, st);
+  }
   if (node.lowers.empty()) return SysFail(ENOENT);
   const LowerRef& l = node.lowers.front();
   return CheckType(OpenIn(lowers[l.layer], l.path, O_PATH | O_NOFOLLOW), node, st);
 }
 
-SysResult<std::pair<UniqueFd, std::string>> Union::Impl::UpperEntry(const Node& node) {
+SysResult<std::pair<Union::Impl::DirFd, std::string>> Union::Impl::UpperEntry(const Node& node) {
   if (!upper) return SysFail(EROFS);
   if (Unlinked(node)) return SysFail(ESTALE);
-  if (!node.parent) {
-    auto fd = OpenDirIn(*upper, "");
-    if (!fd) return SysFail(fd.error());
-    return std::make_pair(std::move(*fd), std::string("."));
-  }
-  auto fd = UpperDirFd(*node.parent);
+  if (!node.parent) return std::make_pair(DirFd{nullptr, upper->root.get()}, std::string("."));
+  auto fd = UpperDirFd(node.parent);
   if (!fd) return SysFail(fd.error());
   return std::make_pair(std::move(*fd), node.name);
 }
@@ -211,7 +216,11 @@ SysResult<std::pair<UniqueFd, std::string>> Union::Impl::UpperEntry(const Node& 
 SysResult<UniqueFd> Union::Impl::DataFd(const Node& node, int flags) {
   flags |= O_NOFOLLOW;
   if (Unlinked(node)) return SysFail(ESTALE);
-  if (node.upper && !node.metacopy) return CheckType(OpenIn(*upper, UnionPath(node), flags), node);
+  if (node.upper && !node.metacopy) {
+    auto e = UpperEntry(node);
+    if (!e) return SysFail(e.error());
+    return CheckType(OpenNameAt(e->first.fd, e->second, flags), node);
+  }
   if (node.lowers.empty()) return SysFail(EIO);
   const LowerRef& l = node.lowers.front();
   // Reads through the union leave lower atimes alone (NP1), as the kernel opens real lower files
@@ -369,7 +378,7 @@ SysResult<NodePtr> Union::Impl::LookupFresh(const NodePtr& dir, std::string_view
   };
 
   if (dir->upper) {
-    auto dir_fd = UpperDirAt(*dir);
+    auto dir_fd = UpperDirFd(dir);
     if (dir_fd) {
       const int dfd = dir_fd->fd;
       stats.layer_lookups++;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "union/union.h"
 
 namespace ovlab::unionfs {
@@ -66,6 +68,11 @@ struct Node {
   std::unordered_map<std::string, std::shared_ptr<Node>> children;
   std::unordered_set<std::string> negatives;
   std::unique_ptr<DirIndex> index;  // lower-layer name index, built on first miss
+
+  // Directories: an O_PATH fd of the upper dir while the node is in Impl::dir_fds (UpperDirFd).
+  // It follows the directory through renames; a removal drops it.
+  std::shared_ptr<const UniqueFd> upper_dir_fd;
+  std::list<std::shared_ptr<Node>>::iterator dir_fd_pos;
 
   bool is_dir() const { return S_ISDIR(type); }
   // Merged as the kernel means it: directory with upper and lowers, or more than one lower.

@@ -154,8 +154,10 @@ namespace {
 // Opens a freshly created regular file: the creator may open it whatever its mode (as open(2)
 // with O_CREAT does).
 SysResult<UniqueFd> OpenCreated(Union::Impl& impl, const NodePtr& node, int flags) {
-  int real = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_NOFOLLOW;
-  return OpenIn(*impl.upper, UnionPath(*node), real);
+  int real = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
+  auto e = impl.UpperEntry(*node);
+  if (!e) return SysFail(e.error());
+  return OpenNameAt(e->first.fd, e->second, real);
 }
 
 }  // namespace
