@@ -11,6 +11,9 @@ _AGGREGATE_SUFFIXES = ("_mean", "_median", "_stddev", "_cv")
 KNOWN_TARGETS = ("overlay2", "overlay", "vfs", "fuse", "engine", "fuse-overlayfs",
                  "unionfs-fuse", "btrfs", "devicemapper")
 REFERENCE_TARGET = "overlay2"
+# Drivers whose layers are whole trees: their first write changes a file the layer already
+# holds, so their copy_up rows measure a plain write, not a copy-up.
+NO_COPY_UP_TARGETS = ("vfs", "btrfs")
 WHERE_ORDER = ("top", "middle", "bottom", "missing")
 
 

@@ -140,7 +140,8 @@ def copy_up(runs, out_dir):
     _legend(fig, targets, runs, extra)
     caption = ("Median latency of the first write to a dense lower file of size N, which "
                "copies it up. The grey line is N divided by the backing device's copy "
-               "bandwidth measured in the same run: a data copy-up cannot beat it; a reflinked "
+               "bandwidth measured in the same run (copy and fsync): a durable data copy-up "
+               "cannot beat it; one that skips the fsync (fuse-overlayfs) can, and a reflinked "
                "one does not grow with N.")
     return _save(fig, out_dir, "copy_up", "Copy-up latency vs file size", caption,
                  _right_edge(fig))

@@ -1,7 +1,7 @@
 """The five lines report.py prints and puts at the top of the report."""
 
 from . import conformance, select, tables
-from .names import REFERENCE_TARGET
+from .names import NO_COPY_UP_TARGETS, REFERENCE_TARGET
 from .units import fmt_bytes, fmt_time_ns
 
 
@@ -50,7 +50,7 @@ def _copy_up_line(run):
     parts = []
     for backing in select.backings([run], "copy_up"):
         points = {t: dict(select.copy_up_sizes(run, t, backing))
-                  for t in select.targets([run], "copy_up")}
+                  for t in select.targets([run], "copy_up") if t not in NO_COPY_UP_TARGETS}
         points = {t: p for t, p in points.items() if p}
         if not points:
             continue
@@ -61,7 +61,9 @@ def _copy_up_line(run):
         if REFERENCE_TARGET in at_size and best != REFERENCE_TARGET:
             text += f" ({REFERENCE_TARGET} {fmt_time_ns(at_size[REFERENCE_TARGET])})"
         parts.append(f"{text} at {fmt_bytes(size)}")
-    return "Copy-up: " + ("; ".join(parts) or "no dense first-write results")
+    plain = [t for t in select.targets([run], "copy_up") if t in NO_COPY_UP_TARGETS]
+    note = f" ({', '.join(plain)}: no copy-up, not ranked)" if plain else ""
+    return "Copy-up: " + ("; ".join(parts) or "no dense first-write results") + note
 
 
 def _lookup_line(run):

@@ -62,6 +62,15 @@ def test_multi_kernel_directory(tmp_path, tool):
     assert not [f for f in os.listdir(tmp_path / "out") if f.startswith(".")]
 
 
+def test_copy_up_headline_ranks_only_drivers_that_copy_up(tmp_path, tool):
+    # vfs is made the fastest: its first write is a plain write (the layer holds the file).
+    bench = fixtures.BenchBuilder(slow={"vfs": 0.01}).default_suite().write(tmp_path / "b.json")
+    proc = tool("report.py", bench, "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.strip().startswith("Copy-up:"))
+    assert "best vfs" not in line and "(vfs: no copy-up, not ranked)" in line, line
+
+
 def test_context_is_reported(tmp_path, tool):
     bench = fixtures.quick().write(tmp_path / "b.json")
     proc = tool("report.py", bench, "--out", tmp_path / "r")
