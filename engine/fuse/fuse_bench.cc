@@ -44,7 +44,7 @@ constexpr int kReaddirFilesPerLayer = 500;
 constexpr int kReaddirShared = 100;  // names present in every layer (the top one wins)
 constexpr int kCreateFiles = 10000;
 constexpr uint64_t kCopyUpBytes = 64 * kMiB;
-constexpr int kCopyUpFiles = 3;  // one fresh lower file per timed copy-up
+constexpr int kCopyUpFiles = 10;  // one fresh lower file per timed copy-up (their CV is high)
 
 enum class Kind { kKernel, kOvlabFuse, kFuseOverlayfs };
 const Kind kKinds[] = {Kind::kKernel, Kind::kOvlabFuse, Kind::kFuseOverlayfs};

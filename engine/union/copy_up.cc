@@ -109,12 +109,13 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
   };
 
   mode_t type = st->st_mode & S_IFMT;
+  UniqueFd out;  // the new file or directory, for the fsync
   if (S_ISREG(type)) {
     auto in = OpenIn(layer, src.path, O_RDONLY | O_NOFOLLOW);
     if (!in) return SysFail(in.error());
     int out_fd = ::openat(wfd, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (out_fd < 0) return SysFail(errno);
-    UniqueFd out(out_fd);
+    out = UniqueFd(out_fd);
     if (meta) {
       // Metadata only: the same size, no blocks; data stays in the lower until written (MC1).
       if (::ftruncate(out.get(), st->st_size) != 0) return fail(errno);
@@ -124,9 +125,16 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
       outcome = *copy;
       copied_data = true;
     }
-    if (!options.volatile_ && ::fsync(out.get()) != 0) return fail(errno);
+    // With metacopy on, as the kernel: only data is synced, metadata copy-ups stay cheap.
+    if (options.metacopy && copied_data && !options.volatile_ && ::fsync(out.get()) != 0)
+      return fail(errno);
   } else if (S_ISDIR(type)) {
     if (::mkdirat(wfd, tmp.c_str(), 0700) != 0) return SysFail(errno);
+    if (!options.metacopy && !options.volatile_) {
+      int dir_fd = ::openat(wfd, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dir_fd < 0) return fail(errno);
+      out = UniqueFd(dir_fd);
+    }
   } else if (S_ISLNK(type)) {
     auto target = ReadLinkAt(src_dir->get(), src_name);
     if (!target) return SysFail(target.error());
@@ -156,6 +164,11 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
     return fail(errno);
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   if (::utimensat(wfd, tmp.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) return fail(errno);
+  // As the kernel with metacopy off: files and directories are synced once, data and metadata
+  // together, before they appear in the upper layer (an atomic copy-up also where the upper
+  // filesystem does not order metadata).
+  if (!options.metacopy && !options.volatile_ && out.get() >= 0 && ::fsync(out.get()) != 0)
+    return fail(errno);
 
   // The parent will now hold a copied-up entry: mark it impure as the kernel does (readdir d_ino).
   if (!node->parent->impure) {
