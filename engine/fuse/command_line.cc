@@ -216,6 +216,13 @@ struct Parser {
       u.volatile_ = true;
       return {};
     }
+    if (key == "fsync" && has_value) {
+      if (value != "auto" && value != "strict" && value != "volatile")
+        return BadValue(key, value, "auto, strict or volatile");
+      u.fsync_strict = value == "strict";
+      u.volatile_ = value == "volatile";
+      return {};
+    }
     if (key == "index" && has_value) {
       if (value == "off") return {};
       return BadValue(key, value, "off (ovlab-fuse has no inode index)");
@@ -262,11 +269,12 @@ struct Parser {
                   "option subtype= cannot be changed: the mount's type is always "
                   "fuse.ovlab-fuse");
     }
-    return Fail(EINVAL, StrPrintf("unknown option \"%.*s\": ovlab-fuse takes the overlay options "
-                                  "lowerdir, upperdir, workdir, redirect_dir, metacopy, volatile, "
-                                  "index=off, xino, ro, generic FUSE mount options and ovlab_* "
-                                  "options (see --help)",
-                                  static_cast<int>(opt.size()), opt.data()));
+    return Fail(EINVAL,
+                StrPrintf("unknown option \"%.*s\": ovlab-fuse takes the overlay options "
+                          "lowerdir, upperdir, workdir, redirect_dir, metacopy, volatile, fsync, "
+                          "index=off, xino, ro, generic FUSE mount options and ovlab_* "
+                          "options (see --help)",
+                          static_cast<int>(opt.size()), opt.data()));
   }
 
   Status Options(std::string_view value) {
@@ -391,7 +399,10 @@ Overlay options (as the kernel's overlay):
   redirect_dir=on|off|follow|nofollow
                    on (default): directories can be renamed (redirect xattr); off: EXDEV
   metacopy=on|off  chmod/chown copy metadata only (default off)
-  volatile         no fsync after copy-up
+  fsync=auto|strict|volatile
+                   auto (default): a copy-up syncs data it copied (not a reflink); strict: also
+                   every file and directory copy-up, after its metadata; volatile: no fsync
+  volatile         the same as fsync=volatile
   index=off        accepted (there is no inode index)
   xino=on|off|auto inode numbers: on puts the layer in the high bits
   ro               mount read-only

@@ -49,6 +49,19 @@ TEST(FuseCommandLine, MountHelperOrderSourceThenMountPointThenOptions) {
   EXPECT_TRUE(Has(c->fuse_options, "rw"));
 }
 
+TEST(FuseCommandLine, FsyncModesAsTheKernel) {
+  auto strict = Parse({"-o", "lowerdir=/l,upperdir=/u,workdir=/w,fsync=strict", "/mnt"});
+  ASSERT_TRUE(strict) << strict.error().message;
+  EXPECT_TRUE(strict->union_options.fsync_strict);
+  EXPECT_FALSE(strict->union_options.volatile_);
+  auto vol = Parse({"-o", "lowerdir=/l,upperdir=/u,workdir=/w,fsync=volatile", "/mnt"});
+  ASSERT_TRUE(vol) << vol.error().message;
+  EXPECT_TRUE(vol->union_options.volatile_);
+  auto def = Parse({"-o", "lowerdir=/l,upperdir=/u,workdir=/w", "/mnt"});
+  ASSERT_TRUE(def) << def.error().message;
+  EXPECT_FALSE(def->union_options.fsync_strict || def->union_options.volatile_);
+}
+
 TEST(FuseCommandLine, ReadOnlyUnionWithoutUpper) {
   auto c = Parse({"-oro,lowerdir=/a:/b", "/mnt", "-f", "-d"});
   ASSERT_TRUE(c) << c.error().message;
@@ -117,6 +130,7 @@ INSTANTIATE_TEST_SUITE_P(
                     BadCase{{"-o", "lowerdir=/a::/b", "/mnt"}, "empty layer"},
                     BadCase{{"-o", "lowerdir=/l,redirect_dir=maybe", "/mnt"}, "on or off"},
                     BadCase{{"-o", "lowerdir=/l,index=on", "/mnt"}, "index=on"},
+                    BadCase{{"-o", "lowerdir=/l,fsync=always", "/mnt"}, "auto, strict or volatile"},
                     BadCase{{"-o", "lowerdir=/l,ovlab_passthrough=on", "/mnt"}, "3.17"},
                     BadCase{{"-o", "lowerdir=/l,ovlab_max_write=8M", "/mnt"}, "ovlab_max_write"},
                     BadCase{{"-o", "lowerdir=/l,subtype=x", "/mnt"}, "subtype"},

@@ -40,6 +40,15 @@ void DropTemp(int work_fd, const std::string& tmp) {
 
 }  // namespace
 
+bool Union::Impl::SyncsData(const io::CopyOutcome& copy) const {
+  return !options.volatile_ && copy.used != io::CopyStrategy::kClone;
+}
+
+bool Union::Impl::Sync(int fd) {
+  stats.copy_up_syncs++;
+  return ::fsync(fd) == 0;
+}
+
 std::string Union::Impl::TempName() {
   return StrPrintf("#ovlab.%d.%llu", static_cast<int>(::getpid()),
                    static_cast<unsigned long long>(++temp_counter));
@@ -125,12 +134,13 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
       outcome = *copy;
       copied_data = true;
     }
-    // With metacopy on, as the kernel: only data is synced, metadata copy-ups stay cheap.
-    if (options.metacopy && copied_data && !options.volatile_ && ::fsync(out.get()) != 0)
+    // fsync=auto, as the kernel: copied data is synced before it shows; a reflink is not (it
+    // shares blocks already on disk), nor is a metadata-only copy-up.
+    if (copied_data && !options.fsync_strict && SyncsData(outcome) && !Sync(out.get()))
       return fail(errno);
   } else if (S_ISDIR(type)) {
     if (::mkdirat(wfd, tmp.c_str(), 0700) != 0) return SysFail(errno);
-    if (!options.metacopy && !options.volatile_) {
+    if (options.fsync_strict && !options.volatile_) {
       int dir_fd = ::openat(wfd, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dir_fd < 0) return fail(errno);
       out = UniqueFd(dir_fd);
@@ -164,10 +174,9 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
     return fail(errno);
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   if (::utimensat(wfd, tmp.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) return fail(errno);
-  // As the kernel with metacopy off: files and directories are synced once, data and metadata
-  // together, before they appear in the upper layer (an atomic copy-up also where the upper
-  // filesystem does not order metadata).
-  if (!options.metacopy && !options.volatile_ && out.get() >= 0 && ::fsync(out.get()) != 0)
+  // fsync=strict: files and directories are synced once, data and metadata together, before
+  // they appear in the upper layer (atomic also where the upper does not order metadata).
+  if (options.fsync_strict && !options.volatile_ && out.get() >= 0 && !Sync(out.get()))
     return fail(errno);
 
   // The parent will now hold a copied-up entry: mark it impure as the kernel does (readdir d_ino).
@@ -205,7 +214,7 @@ SysResult<void> Union::Impl::CopyUpData(const NodePtr& node) {
   if (::fstat(out->get(), &before) != 0) return SysFail(errno);
   if (::ftruncate(out->get(), 0) != 0) return SysFail(errno);
   auto copy = io::CopyFileData(in->get(), out->get(), options.copy_strategy);
-  if (!copy || (!options.volatile_ && ::fsync(out->get()) != 0)) {
+  if (!copy || (SyncsData(*copy) && !Sync(out->get()))) {
     int err = copy ? errno : copy.error();
     // Still a metacopy: keep its size so readers see the lower data unchanged.
     (void)::ftruncate(out->get(), before.st_size);

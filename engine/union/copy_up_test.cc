@@ -495,6 +495,37 @@ TEST_F(CopyUpTest, VolatileSkipsFsyncAndMarksWorkLikeKernel) {
   EXPECT_FALSE(m);
 }
 
+// fsync= as the kernel (>= 6.12.y): auto syncs data a copy-up copied but not a reflink, strict
+// syncs every file and directory copy-up once after its metadata, volatile never syncs.
+class CopyUpSyncTest : public UnionFixture {
+ protected:
+  CopyUpSyncTest() { backing_ = scratch::Backing::kXfsReflink; }
+
+  // fsyncs made by a chmod of /d/f, which copies up the directory d and the file f with data.
+  uint64_t SyncsOfOneCopyUp(bool strict, bool volatile_, io::CopyStrategy strategy) {
+    Stack s = MakeStack("s", 1);
+    PutFile(s.lower(0) + "/d/f", std::string(1 << 20, 'x'));
+    UnionOptions o = s.Options();
+    o.fsync_strict = strict;
+    o.volatile_ = volatile_;
+    o.copy_strategy = strategy;
+    auto u = OpenEngine(o);
+    if (!u) return ~0ull;
+    EXPECT_TRUE(u->Chmod(kRoot, "/d/f", 0600));
+    EXPECT_EQ(u->stats().data_copy_ups, 1u);
+    EXPECT_EQ(u->stats().last_copy_strategy,
+              strategy == io::CopyStrategy::kAuto ? io::CopyStrategy::kClone : strategy);
+    return u->stats().copy_up_syncs;
+  }
+};
+
+TEST_F(CopyUpSyncTest, SyncsAsTheKernelsFsyncOption) {
+  EXPECT_EQ(SyncsOfOneCopyUp(false, false, io::CopyStrategy::kAuto), 0u) << "auto, reflink";
+  EXPECT_EQ(SyncsOfOneCopyUp(false, false, io::CopyStrategy::kReadWrite), 1u) << "auto, copy";
+  EXPECT_EQ(SyncsOfOneCopyUp(true, false, io::CopyStrategy::kAuto), 2u) << "strict: d and f";
+  EXPECT_EQ(SyncsOfOneCopyUp(false, true, io::CopyStrategy::kReadWrite), 0u) << "volatile";
+}
+
 TEST_F(CopyUpTest, LayerLimitAndOptionErrors_LM1) {
   Stack s = MakeStack("s", 1);
   UnionOptions o;

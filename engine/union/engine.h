@@ -131,6 +131,10 @@ struct Union::Impl {
   SysResult<void> CopyUp(const NodePtr& node, bool with_data);
   SysResult<void> CopyUpData(const NodePtr& node);  // completes a metacopy upper
   std::string TempName();
+  // fsync=auto: data a copy-up copied is synced before it shows; a reflink shares blocks that
+  // are on disk already and is not (as the kernel's clone path). Never with volatile.
+  bool SyncsData(const io::CopyOutcome& copy) const;
+  bool Sync(int fd);  // fsync, counted in stats
   Result<void> CleanWorkDir();
 
   // ---- readdir.cc (readdir.c) ----

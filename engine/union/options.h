@@ -31,7 +31,10 @@ struct UnionOptions {
   std::string work;                 // on the same filesystem as `upper`
   bool redirect_dir = false;  // on: rename of merged/lower dirs via redirect (RN2); off: EXDEV
   bool metacopy = false;      // MC1: chmod/chown copy metadata only
-  bool volatile_ = false;     // no fsync after copy-up
+  bool volatile_ = false;     // fsync=volatile: no fsync after copy-up
+  // The kernel's fsync= (>= 6.12.y): auto syncs a copied-up file's data when it was copied (not
+  // reflinked); strict also syncs every file and directory copy-up once, after its metadata.
+  bool fsync_strict = false;
   InodePolicy inode_policy = InodePolicy::kKernel;
   io::CopyStrategy copy_strategy = io::CopyStrategy::kAuto;
   size_t max_lowers = 500;  // the kernel's limit (LM1); Docker's overlay2 uses at most 128

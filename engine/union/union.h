@@ -93,6 +93,7 @@ struct UnionStats {
   uint64_t copy_ups = 0;       // objects copied up (data or metadata)
   uint64_t data_copy_ups = 0;  // of which had their data copied
   uint64_t bytes_copied = 0;   // data bytes moved by copy-up
+  uint64_t copy_up_syncs = 0;  // fsyncs copy-ups made (fsync=auto|strict|volatile)
   uint64_t layer_lookups = 0;  // name lookups that touched a layer (fstatat in a layer dir)
   uint64_t cache_hits = 0;     // lookups answered from the lookup cache
 };
