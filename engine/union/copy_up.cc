@@ -1,6 +1,7 @@
 // Copy-up (the kernel's copy_up.c, CU1/CU2/MC1/HL1): parents first; the object is built in
-// <work>/work with its data, xattrs, origin, owner, mode and times, then renamed into place, so a
-// reader sees the lower object or the complete upper one, never a part. ENOSPC leaves nothing.
+// <work>/work with its data, xattrs, origin, owner, mode and times, then renamed into place (a
+// regular file: made nameless with O_TMPFILE and linked in, as the kernel does where it can), so
+// a reader sees the lower object or the complete upper one, never a part. ENOSPC leaves nothing.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,47 +98,119 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
   if (auto p = CopyUp(node->parent, false); !p) return p;
 
   const LowerRef& src = node->lowers.front();
-  const Layer& layer = lowers[src.layer];
   auto [src_dir_rel, src_name] = SplitRel(src.path);
-  auto src_dir = OpenDirIn(layer, src_dir_rel);
+  CopyUpSource from{lowers[src.layer], src.path, {}, src_name, {}, {}};
+  auto src_dir = OpenDirIn(from.layer, src_dir_rel);
   if (!src_dir) return SysFail(src_dir.error());
-  auto st = StatAt(src_dir->get(), src_name);
+  from.dir = std::move(*src_dir);
+  auto st = StatAt(from.dir.get(), src_name);
   if (!st) return SysFail(st.error());
+  from.st = *st;
+  if (lower_uuids[src.layer]) {
+    from.origin_fh = EncodeOrigin(from.dir.get(), src_name, *lower_uuids[src.layer]);
+  }
   auto dst_dir = UpperDirFd(node->parent);
   if (!dst_dir) return SysFail(dst_dir.error());
 
+  const bool meta = !with_data && options.metacopy && S_ISREG(st->st_mode);
+  SysResult<io::CopyOutcome> made = SysFail(EOPNOTSUPP);
+  if (S_ISREG(st->st_mode)) made = CopyUpNameless(node, from, meta, dst_dir->fd);
+  if (!made && made.error() == EOPNOTSUPP) made = CopyUpNamed(node, from, meta, dst_dir->fd);
+  if (!made) return SysFail(made.error());
+
+  node->upper = true;
+  node->lower_attr.reset();
+  node->metacopy = meta;
+  node->origin = !from.origin_fh.empty();
+  node->origin_fh = from.origin_fh;
+  node->origin_ino.reset();
+  if (S_ISDIR(st->st_mode)) node->impure = false;
+  stats.copy_ups++;
+  if (made->used != io::CopyStrategy::kAuto) {  // data was copied
+    stats.data_copy_ups++;
+    stats.bytes_copied += made->bytes_copied;
+    stats.last_copy_strategy = made->used;
+  }
+  return {};
+}
+
+void Union::Impl::MarkImpure(const NodePtr& dir) {
+  if (dir->impure) return;
+  auto e = UpperEntry(*dir);
+  if (e && SetXattrAt(e->first.get(), e->second, kXattrImpure, "y")) dir->impure = true;
+}
+
+SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
+                                                       const CopyUpSource& from, bool meta,
+                                                       int dst_dir) {
+  int fd = ::openat(work.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return SysFail(errno == EISDIR || errno == EINVAL ? EOPNOTSUPP : errno);
+  UniqueFd out(fd);  // closed without a link on any failure: nothing is left
+  auto in = OpenIn(from.layer, from.rel, O_RDONLY | O_NOFOLLOW);
+  if (!in) return SysFail(in.error());
+  io::CopyOutcome outcome;  // used stays kAuto: no data copied
+  if (meta) {
+    if (::ftruncate(out.get(), from.st.st_size) != 0) return SysFail(errno);
+  } else {
+    auto copy = io::CopyFileData(in->get(), out.get(), options.copy_strategy);
+    if (!copy) return SysFail(copy.error());
+    outcome = *copy;
+    if (!options.fsync_strict && SyncsData(outcome) && !Sync(out.get())) return SysFail(errno);
+  }
+  if (auto x = io::CopyXattrs(in->get(), out.get(), KeepOnCopyUp); !x && x.error() != EOPNOTSUPP)
+    return SysFail(x.error());
+  if (!from.origin_fh.empty()) {
+    if (auto x = SetXattrFd(out.get(), kXattrOrigin, from.origin_fh); !x) return SysFail(x.error());
+  }
+  if (meta) {
+    if (auto x = SetXattrFd(out.get(), kXattrMetacopy, ""); !x) return SysFail(x.error());
+  }
+  // Owner before mode (chown clears set-id bits), times last.
+  if (::fchown(out.get(), from.st.st_uid, from.st.st_gid) != 0) return SysFail(errno);
+  if (::fchmod(out.get(), from.st.st_mode & 07777) != 0) return SysFail(errno);
+  struct timespec times[2] = {from.st.st_atim, from.st.st_mtim};
+  if (::futimens(out.get(), times) != 0) return SysFail(errno);
+  if (options.fsync_strict && !options.volatile_ && !Sync(out.get())) return SysFail(errno);
+  MarkImpure(node->parent);
+  // The /proc link names the nameless file itself (linkat AT_EMPTY_PATH would need
+  // CAP_DAC_READ_SEARCH); EEXIST if the name was taken meanwhile, as RENAME_NOREPLACE.
+  if (::linkat(AT_FDCWD, ProcFdPath(out.get()).c_str(), dst_dir, node->name.c_str(),
+               AT_SYMLINK_FOLLOW) != 0)
+    return SysFail(errno);
+  return outcome;
+}
+
+SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const CopyUpSource& from,
+                                                    bool meta, int dst_dir) {
   const int wfd = work.get();
   const std::string tmp = TempName();
-  const bool meta = !with_data && options.metacopy && S_ISREG(st->st_mode);
-  io::CopyOutcome outcome;
-  bool copied_data = false;
+  const struct stat& st = from.st;
+  io::CopyOutcome outcome;  // used stays kAuto: no data copied
 
-  auto fail = [&](int err) -> SysResult<void> {
+  auto fail = [&](int err) -> SysResult<io::CopyOutcome> {
     DropTemp(wfd, tmp);
     return SysFail(err);
   };
 
-  mode_t type = st->st_mode & S_IFMT;
+  mode_t type = st.st_mode & S_IFMT;
   UniqueFd out;  // the new file or directory, for the fsync
   if (S_ISREG(type)) {
-    auto in = OpenIn(layer, src.path, O_RDONLY | O_NOFOLLOW);
+    auto in = OpenIn(from.layer, from.rel, O_RDONLY | O_NOFOLLOW);
     if (!in) return SysFail(in.error());
     int out_fd = ::openat(wfd, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (out_fd < 0) return SysFail(errno);
     out = UniqueFd(out_fd);
     if (meta) {
       // Metadata only: the same size, no blocks; data stays in the lower until written (MC1).
-      if (::ftruncate(out.get(), st->st_size) != 0) return fail(errno);
+      if (::ftruncate(out.get(), st.st_size) != 0) return fail(errno);
     } else {
       auto copy = io::CopyFileData(in->get(), out.get(), options.copy_strategy);
       if (!copy) return fail(copy.error());
       outcome = *copy;
-      copied_data = true;
+      // fsync=auto, as the kernel: copied data is synced before it shows; a reflink is not (it
+      // shares blocks already on disk), nor is a metadata-only copy-up.
+      if (!options.fsync_strict && SyncsData(outcome) && !Sync(out.get())) return fail(errno);
     }
-    // fsync=auto, as the kernel: copied data is synced before it shows; a reflink is not (it
-    // shares blocks already on disk), nor is a metadata-only copy-up.
-    if (copied_data && !options.fsync_strict && SyncsData(outcome) && !Sync(out.get()))
-      return fail(errno);
   } else if (S_ISDIR(type)) {
     if (::mkdirat(wfd, tmp.c_str(), 0700) != 0) return SysFail(errno);
     if (options.fsync_strict && !options.volatile_) {
@@ -146,33 +219,31 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
       out = UniqueFd(dir_fd);
     }
   } else if (S_ISLNK(type)) {
-    auto target = ReadLinkAt(src_dir->get(), src_name);
+    auto target = ReadLinkAt(from.dir.get(), from.name);
     if (!target) return SysFail(target.error());
     if (::symlinkat(target->c_str(), wfd, tmp.c_str()) != 0) return SysFail(errno);
   } else {
-    if (::mknodat(wfd, tmp.c_str(), type | 0600, st->st_rdev) != 0) return SysFail(errno);
+    if (::mknodat(wfd, tmp.c_str(), type | 0600, st.st_rdev) != 0) return SysFail(errno);
   }
 
   // xattrs (without the lower's own overlay xattrs), then our origin / metacopy marks.
-  if (auto x = io::CopyXattrsPath(ProcEntry(src_dir->get(), src_name).c_str(),
+  if (auto x = io::CopyXattrsPath(ProcEntry(from.dir.get(), from.name).c_str(),
                                   ProcEntry(wfd, tmp).c_str(), KeepOnCopyUp);
       !x && x.error() != EOPNOTSUPP) {
     return fail(x.error());
   }
-  std::string fh;
-  if (lower_uuids[src.layer]) fh = EncodeOrigin(src_dir->get(), src_name, *lower_uuids[src.layer]);
-  if (!fh.empty()) {
-    if (auto x = SetXattrAt(wfd, tmp, kXattrOrigin, fh); !x) return fail(x.error());
+  if (!from.origin_fh.empty()) {
+    if (auto x = SetXattrAt(wfd, tmp, kXattrOrigin, from.origin_fh); !x) return fail(x.error());
   }
   if (meta) {
     if (auto x = SetXattrAt(wfd, tmp, kXattrMetacopy, ""); !x) return fail(x.error());
   }
   // Owner before mode (chown clears set-id bits), times last.
-  if (::fchownat(wfd, tmp.c_str(), st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+  if (::fchownat(wfd, tmp.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
     return fail(errno);
-  if (!S_ISLNK(type) && ::fchmodat(wfd, tmp.c_str(), st->st_mode & 07777, 0) != 0)
+  if (!S_ISLNK(type) && ::fchmodat(wfd, tmp.c_str(), st.st_mode & 07777, 0) != 0)
     return fail(errno);
-  struct timespec times[2] = {st->st_atim, st->st_mtim};
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
   if (::utimensat(wfd, tmp.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) return fail(errno);
   // fsync=strict: files and directories are synced once, data and metadata together, before
   // they appear in the upper layer (atomic also where the upper does not order metadata).
@@ -180,28 +251,10 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
     return fail(errno);
 
   // The parent will now hold a copied-up entry: mark it impure as the kernel does (readdir d_ino).
-  if (!node->parent->impure) {
-    auto pe = UpperEntry(*node->parent);
-    if (pe && SetXattrAt(pe->first.get(), pe->second, kXattrImpure, "y"))
-      node->parent->impure = true;
-  }
-  if (::renameat2(wfd, tmp.c_str(), dst_dir->get(), node->name.c_str(), RENAME_NOREPLACE) != 0)
+  MarkImpure(node->parent);
+  if (::renameat2(wfd, tmp.c_str(), dst_dir, node->name.c_str(), RENAME_NOREPLACE) != 0)
     return fail(errno);
-
-  node->upper = true;
-  node->lower_attr.reset();
-  node->metacopy = meta;
-  node->origin = !fh.empty();
-  node->origin_fh = fh;
-  node->origin_ino.reset();
-  if (S_ISDIR(type)) node->impure = false;
-  stats.copy_ups++;
-  if (copied_data) {
-    stats.data_copy_ups++;
-    stats.bytes_copied += outcome.bytes_copied;
-    stats.last_copy_strategy = outcome.used;
-  }
-  return {};
+  return outcome;
 }
 
 SysResult<void> Union::Impl::CopyUpData(const NodePtr& node) {

@@ -127,9 +127,26 @@ struct Union::Impl {
   SysResult<void> MayLookup(const Cred& cred, const NodePtr& dir);  // exec on dir, ENOTDIR
 
   // ---- copy_up.cc (copy_up.c) ----
+  // The lower object a copy-up reads: its layer, path, parent dir fd, name, stat and origin.
+  struct CopyUpSource {
+    const Layer& layer;
+    std::string rel;
+    UniqueFd dir;
+    std::string name;
+    struct stat st;
+    std::string origin_fh;  // trusted.overlay.origin to record ("" when the layer has no UUID)
+  };
   // Copies a lower object up (parents first). `with_data` false allows a metacopy (MC1).
   SysResult<void> CopyUp(const NodePtr& node, bool with_data);
   SysResult<void> CopyUpData(const NodePtr& node);  // completes a metacopy upper
+  // Builds `node`'s upper object from `from` in the work dir and puts it under `dst_dir`; the
+  // outcome's `used` is kAuto when no data was copied. Nameless (O_TMPFILE, regular files only)
+  // fails EOPNOTSUPP where the upper filesystem has no O_TMPFILE.
+  SysResult<io::CopyOutcome> CopyUpNameless(const NodePtr& node, const CopyUpSource& from,
+                                            bool meta, int dst_dir);
+  SysResult<io::CopyOutcome> CopyUpNamed(const NodePtr& node, const CopyUpSource& from, bool meta,
+                                         int dst_dir);
+  void MarkImpure(const NodePtr& dir);  // the upper dir will hold a copied-up entry
   std::string TempName();
   // fsync=auto: data a copy-up copied is synced before it shows; a reflink shares blocks that
   // are on disk already and is not (as the kernel's clone path). Never with volatile.
