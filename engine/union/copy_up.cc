@@ -24,10 +24,6 @@ bool KeepOnCopyUp(std::string_view name) {
   return !IsPrivateXattr(name);
 }
 
-std::string ProcEntry(int dirfd, std::string_view name) {
-  return StrPrintf("/proc/self/fd/%d/%.*s", dirfd, static_cast<int>(name.size()), name.data());
-}
-
 std::pair<std::string, std::string> SplitRel(const std::string& rel) {
   size_t slash = rel.rfind('/');
   if (slash == std::string::npos) return {"", rel};
@@ -140,6 +136,20 @@ void Union::Impl::MarkImpure(const NodePtr& dir) {
   if (e && SetXattrAt(e->first.get(), e->second, kXattrImpure, "y")) dir->impure = true;
 }
 
+SysResult<io::CopyOutcome> Union::Impl::FillFile(int in, int out, off_t size, bool meta) {
+  // Metadata only: the same size, no blocks; data stays in the lower until written (MC1).
+  if (meta) {
+    if (::ftruncate(out, size) != 0) return SysFail(errno);
+    return io::CopyOutcome{};  // used stays kAuto: no data copied
+  }
+  auto copy = io::CopyFileData(in, out, options.copy_strategy);
+  if (!copy) return SysFail(copy.error());
+  // fsync=auto, as the kernel: copied data is synced before it shows; a reflink is not (it
+  // shares blocks already on disk). fsync=strict syncs once later, after the metadata.
+  if (!options.fsync_strict && SyncsData(*copy) && !Sync(out)) return SysFail(errno);
+  return copy;
+}
+
 SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
                                                        const CopyUpSource& from, bool meta,
                                                        int dst_dir) {
@@ -148,15 +158,8 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
   UniqueFd out(fd);  // closed without a link on any failure: nothing is left
   auto in = OpenIn(from.layer, from.rel, O_RDONLY | O_NOFOLLOW);
   if (!in) return SysFail(in.error());
-  io::CopyOutcome outcome;  // used stays kAuto: no data copied
-  if (meta) {
-    if (::ftruncate(out.get(), from.st.st_size) != 0) return SysFail(errno);
-  } else {
-    auto copy = io::CopyFileData(in->get(), out.get(), options.copy_strategy);
-    if (!copy) return SysFail(copy.error());
-    outcome = *copy;
-    if (!options.fsync_strict && SyncsData(outcome) && !Sync(out.get())) return SysFail(errno);
-  }
+  auto outcome = FillFile(in->get(), out.get(), from.st.st_size, meta);
+  if (!outcome) return SysFail(outcome.error());
   if (auto x = io::CopyXattrs(in->get(), out.get(), KeepOnCopyUp); !x && x.error() != EOPNOTSUPP)
     return SysFail(x.error());
   if (!from.origin_fh.empty()) {
@@ -200,17 +203,9 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const C
     int out_fd = ::openat(wfd, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (out_fd < 0) return SysFail(errno);
     out = UniqueFd(out_fd);
-    if (meta) {
-      // Metadata only: the same size, no blocks; data stays in the lower until written (MC1).
-      if (::ftruncate(out.get(), st.st_size) != 0) return fail(errno);
-    } else {
-      auto copy = io::CopyFileData(in->get(), out.get(), options.copy_strategy);
-      if (!copy) return fail(copy.error());
-      outcome = *copy;
-      // fsync=auto, as the kernel: copied data is synced before it shows; a reflink is not (it
-      // shares blocks already on disk), nor is a metadata-only copy-up.
-      if (!options.fsync_strict && SyncsData(outcome) && !Sync(out.get())) return fail(errno);
-    }
+    auto filled = FillFile(in->get(), out.get(), st.st_size, meta);
+    if (!filled) return fail(filled.error());
+    outcome = *filled;
   } else if (S_ISDIR(type)) {
     if (::mkdirat(wfd, tmp.c_str(), 0700) != 0) return SysFail(errno);
     if (options.fsync_strict && !options.volatile_) {
@@ -227,8 +222,8 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const C
   }
 
   // xattrs (without the lower's own overlay xattrs), then our origin / metacopy marks.
-  if (auto x = io::CopyXattrsPath(ProcEntry(from.dir.get(), from.name).c_str(),
-                                  ProcEntry(wfd, tmp).c_str(), KeepOnCopyUp);
+  if (auto x = io::CopyXattrsPath(ProcFdPath(from.dir.get(), from.name).c_str(),
+                                  ProcFdPath(wfd, tmp).c_str(), KeepOnCopyUp);
       !x && x.error() != EOPNOTSUPP) {
     return fail(x.error());
   }
@@ -261,7 +256,9 @@ SysResult<void> Union::Impl::CopyUpData(const NodePtr& node) {
   if (!node->upper || !node->metacopy) return {};
   auto in = DataFd(*node, O_RDONLY);
   if (!in) return SysFail(in.error());
-  auto out = OpenIn(*upper, UnionPath(*node), O_WRONLY);
+  auto e = UpperEntry(*node);
+  if (!e) return SysFail(e.error());
+  auto out = OpenNameAt(e->first.fd, e->second, O_WRONLY);
   if (!out) return SysFail(out.error());
   struct stat before {};
   if (::fstat(out->get(), &before) != 0) return SysFail(errno);

@@ -45,6 +45,11 @@ SysResult<mode_t> CheckSetAttr(const Cred& cred, const struct stat& st, unsigned
 SysResult<std::string> XattrStoredName(const Cred& cred, const struct stat& st,
                                        std::string_view name, int mask);
 SysResult<std::vector<std::string>> VisibleXattrNames(const Cred& cred, int fd);
+// Last defence against a stale union path: what was found at the node's path has the node's
+// type (a whiteout or a new object of another type there is ESTALE, never served).
+inline bool HasNodeType(const Node& node, const struct stat& st) {
+  return node.type == 0 || (st.st_mode & S_IFMT) == node.type;
+}
 // The utimensat times of a setattr: now, the given value, or omitted.
 void SetAttrTimes(unsigned mask, const SetAttrValues& v, struct timespec ts[2]);
 
@@ -112,7 +117,7 @@ struct Union::Impl {
   SysResult<UniqueFd> TopObjectFd(const Node& node, struct stat* st = nullptr);
   // The upper object as (its parent directory fd, its name); the root is (root fd, ".").
   SysResult<std::pair<DirFd, std::string>> UpperEntry(const Node& node);
-  SysResult<UniqueFd> DataFd(const Node& node, int flags);
+  SysResult<UniqueFd> DataFd(const Node& node, int flags, struct stat* st = nullptr);
 
   // ---- inode.cc: attributes, inode numbers (ID1), setattr, permission ----
   SysResult<struct stat> Attr(Node& node);
@@ -147,6 +152,8 @@ struct Union::Impl {
   SysResult<io::CopyOutcome> CopyUpNamed(const NodePtr& node, const CopyUpSource& from, bool meta,
                                          int dst_dir);
   void MarkImpure(const NodePtr& dir);  // the upper dir will hold a copied-up entry
+  // The new upper file's content: `size` bytes of `in`, or only the size for a metacopy.
+  SysResult<io::CopyOutcome> FillFile(int in, int out, off_t size, bool meta);
   std::string TempName();
   // fsync=auto: data a copy-up copied is synced before it shows; a reflink shares blocks that
   // are on disk already and is not (as the kernel's clone path). Never with volatile.

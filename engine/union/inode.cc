@@ -48,8 +48,7 @@ SysResult<struct stat> Union::Impl::Attr(Node& node) {
     if (!e) return SysFail(e.error());
     auto real = StatAt(e->first.fd, e->second);
     if (!real) return SysFail(real.error());
-    // A whiteout or an object of another type at the name is not this node's (as TopObjectFd).
-    if (node.type != 0 && (real->st_mode & S_IFMT) != node.type) return SysFail(ESTALE);
+    if (!HasNodeType(node, *real)) return SysFail(ESTALE);
     st = *real;
   } else {
     auto fd = TopObjectFd(node, &st);
@@ -183,7 +182,7 @@ SysResult<struct stat> Union::Impl::SetAttr(const Cred& cred, const NodePtr& nod
   const char* name = entry->second.c_str();
 
   if (mask & kSetSize) {
-    auto fd = OpenIn(*upper, UnionPath(*node), O_WRONLY | O_NOFOLLOW);
+    auto fd = OpenNameAt(dfd, name, O_WRONLY);
     if (!fd) return SysFail(fd.error());
     if (::ftruncate(fd->get(), v.size) != 0) return SysFail(errno);
   }

@@ -18,11 +18,11 @@ std::string ProcFdPath(int fd) {
   return StrPrintf("/proc/self/fd/%d", fd);
 }
 
-namespace {
-
 std::string ProcFdPath(int dirfd, std::string_view name) {
   return StrPrintf("/proc/self/fd/%d/%.*s", dirfd, static_cast<int>(name.size()), name.data());
 }
+
+namespace {
 
 std::string Z(std::string_view s) {
   return std::string(s);

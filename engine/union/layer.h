@@ -49,6 +49,8 @@ SysResult<std::string> ReadLinkAt(int dirfd, std::string_view name);
 
 // "/proc/self/fd/N": reaches the object an fd of any kind (O_PATH too) holds, not a name.
 std::string ProcFdPath(int fd);
+// The same for the entry `name` of the directory fd `dirfd` ("/proc/self/fd/N/name").
+std::string ProcFdPath(int dirfd, std::string_view name);
 
 // Extended attributes of an object given by an fd of any kind (O_PATH included, symlinks too).
 SysResult<std::string> GetXattrFd(int fd, std::string_view name);

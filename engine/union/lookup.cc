@@ -176,15 +176,14 @@ void Union::Impl::DropDirFd(Node& dir) {
 
 namespace {
 
-// Last defence against a stale union path: the object opened must have the node's type (a
-// whiteout or a new object of another type now at that name is ESTALE, never served). The stat
-// taken for it goes to `out` when given.
+// The object opened must have the node's type (HasNodeType). The stat taken for it goes to
+// `out` when given.
 SysResult<UniqueFd> CheckType(SysResult<UniqueFd> fd, const Node& node,
                               struct stat* out = nullptr) {
   if (!fd || (node.type == 0 && !out)) return fd;
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return SysFail(errno);
-  if (node.type != 0 && (st.st_mode & S_IFMT) != node.type) return SysFail(ESTALE);
+  if (!HasNodeType(node, st)) return SysFail(ESTALE);
   if (out) *out = st;
   return fd;
 }
@@ -213,13 +212,13 @@ SysResult<std::pair<Union::Impl::DirFd, std::string>> Union::Impl::UpperEntry(co
   return std::make_pair(std::move(*fd), node.name);
 }
 
-SysResult<UniqueFd> Union::Impl::DataFd(const Node& node, int flags) {
+SysResult<UniqueFd> Union::Impl::DataFd(const Node& node, int flags, struct stat* st) {
   flags |= O_NOFOLLOW;
   if (Unlinked(node)) return SysFail(ESTALE);
   if (node.upper && !node.metacopy) {
     auto e = UpperEntry(node);
     if (!e) return SysFail(e.error());
-    return CheckType(OpenNameAt(e->first.fd, e->second, flags), node);
+    return CheckType(OpenNameAt(e->first.fd, e->second, flags), node, st);
   }
   if (node.lowers.empty()) return SysFail(EIO);
   const LowerRef& l = node.lowers.front();
@@ -229,7 +228,7 @@ SysResult<UniqueFd> Union::Impl::DataFd(const Node& node, int flags) {
   const int noatime = (flags & O_PATH) ? 0 : O_NOATIME;
   auto fd = OpenIn(lowers[l.layer], l.path, flags | noatime);
   if (!fd && fd.error() == EPERM && noatime) fd = OpenIn(lowers[l.layer], l.path, flags);
-  return CheckType(std::move(fd), node);
+  return CheckType(std::move(fd), node, st);
 }
 
 SysResult<NodePtr> Union::Impl::Child(const NodePtr& dir, std::string_view name) {

@@ -152,12 +152,10 @@ SysResult<FileHandle> Union::Open(const Cred& cred, NodeId id, int flags) {
 namespace {
 
 // Opens a freshly created regular file: the creator may open it whatever its mode (as open(2)
-// with O_CREAT does).
-SysResult<UniqueFd> OpenCreated(Union::Impl& impl, const NodePtr& node, int flags) {
-  int real = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
-  auto e = impl.UpperEntry(*node);
-  if (!e) return SysFail(e.error());
-  return OpenNameAt(e->first.fd, e->second, real);
+// with O_CREAT does). `st`, when given, receives its stat.
+SysResult<UniqueFd> OpenCreated(Union::Impl& impl, const NodePtr& node, int flags,
+                                struct stat* st = nullptr) {
+  return impl.DataFd(*node, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC), st);
 }
 
 }  // namespace
@@ -169,10 +167,9 @@ SysResult<Created> Union::Create(const Cred& cred, NodeId parent, std::string_vi
   if (auto p = impl_->MayLookup(cred, dir); !p) return SysFail(p.error());
   auto node = impl_->Create(cred, dir, name, S_IFREG | (mode & 07777), 0, "", nullptr);
   if (!node) return SysFail(node.error());
-  auto fd = OpenCreated(*impl_, *node, flags);
-  if (!fd) return SysFail(fd.error());
   struct stat real {};  // the new upper file itself: its open fd has its attributes
-  if (::fstat(fd->get(), &real) != 0) return SysFail(errno);
+  auto fd = OpenCreated(*impl_, *node, flags, &real);
+  if (!fd) return SysFail(fd.error());
   Created out;
   out.entry = impl_->MakeEntry(*node, impl_->AttrFrom(**node, real));
   out.handle = impl_->AddFile(std::move(*fd), *node, flags);
