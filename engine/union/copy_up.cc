@@ -38,7 +38,8 @@ void DropTemp(int work_fd, const std::string& tmp) {
 }  // namespace
 
 bool Union::Impl::SyncsData(const io::CopyOutcome& copy) const {
-  return !options.volatile_ && copy.used != io::CopyStrategy::kClone;
+  return !options.volatile_ && copy.used != io::CopyStrategy::kClone &&
+         copy.used != io::CopyStrategy::kAuto;  // kAuto: nothing was copied
 }
 
 bool Union::Impl::Sync(int fd) {
@@ -83,11 +84,11 @@ Result<void> Union::Impl::CleanWorkDir() {
   return {};
 }
 
-SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
+SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data, bool emptied) {
   if (read_only()) return SysFail(EROFS);
   if (Unlinked(*node)) return SysFail(ESTALE);  // its name now belongs to something else
   if (node->upper) {
-    if (with_data && node->metacopy) return CopyUpData(node);
+    if (with_data && node->metacopy) return CopyUpData(node, emptied);
     return {};
   }
   if (!node->parent || node->lowers.empty()) return SysFail(EIO);
@@ -102,6 +103,7 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data) {
   auto st = StatAt(from.dir.get(), src_name);
   if (!st) return SysFail(st.error());
   from.st = *st;
+  if (emptied && S_ISREG(st->st_mode)) from.st.st_size = 0;
   if (lower_uuids[src.layer]) {
     from.origin_fh = EncodeOrigin(from.dir.get(), src_name, *lower_uuids[src.layer]);
   }
@@ -137,6 +139,7 @@ void Union::Impl::MarkImpure(const NodePtr& dir) {
 }
 
 SysResult<io::CopyOutcome> Union::Impl::FillFile(int in, int out, off_t size, bool meta) {
+  if (size == 0) return io::CopyOutcome{};  // an empty file, or one an O_TRUNC open empties
   // Metadata only: the same size, no blocks; data stays in the lower until written (MC1).
   if (meta) {
     if (::ftruncate(out, size) != 0) return SysFail(errno);
@@ -252,10 +255,14 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const C
   return outcome;
 }
 
-SysResult<void> Union::Impl::CopyUpData(const NodePtr& node) {
+SysResult<void> Union::Impl::CopyUpData(const NodePtr& node, bool emptied) {
   if (!node->upper || !node->metacopy) return {};
-  auto in = DataFd(*node, O_RDONLY);
-  if (!in) return SysFail(in.error());
+  UniqueFd in;  // the lower data, unless the file is emptied anyway
+  if (!emptied) {
+    auto fd = DataFd(*node, O_RDONLY);
+    if (!fd) return SysFail(fd.error());
+    in = std::move(*fd);
+  }
   auto e = UpperEntry(*node);
   if (!e) return SysFail(e.error());
   auto out = OpenNameAt(e->first.fd, e->second, O_WRONLY);
@@ -263,7 +270,8 @@ SysResult<void> Union::Impl::CopyUpData(const NodePtr& node) {
   struct stat before {};
   if (::fstat(out->get(), &before) != 0) return SysFail(errno);
   if (::ftruncate(out->get(), 0) != 0) return SysFail(errno);
-  auto copy = io::CopyFileData(in->get(), out->get(), options.copy_strategy);
+  SysResult<io::CopyOutcome> copy = io::CopyOutcome{};  // used kAuto: nothing copied
+  if (!emptied) copy = io::CopyFileData(in.get(), out->get(), options.copy_strategy);
   if (!copy || (SyncsData(*copy) && !Sync(out->get()))) {
     int err = copy ? errno : copy.error();
     // Still a metacopy: keep its size so readers see the lower data unchanged.
@@ -274,9 +282,11 @@ SysResult<void> Union::Impl::CopyUpData(const NodePtr& node) {
   struct timespec times[2] = {before.st_atim, before.st_mtim};
   (void)::futimens(out->get(), times);
   node->metacopy = false;
-  stats.data_copy_ups++;
-  stats.bytes_copied += copy->bytes_copied;
-  stats.last_copy_strategy = copy->used;
+  if (copy->used != io::CopyStrategy::kAuto) {
+    stats.data_copy_ups++;
+    stats.bytes_copied += copy->bytes_copied;
+    stats.last_copy_strategy = copy->used;
+  }
   return {};
 }
 

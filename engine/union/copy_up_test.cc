@@ -31,7 +31,18 @@ std::string Xattr(const std::string& path, const char* name) {
   return n < 0 ? std::string("<none>") : std::string(buf, static_cast<size_t>(n));
 }
 
-class CopyUpTest : public UnionFixture {};
+class CopyUpTest : public UnionFixture {
+ protected:
+  // The engine on `es` and the kernel on `ks`, both with metacopy=on and redirect_dir=on; the
+  // kernel's merged dir ("" when the mount failed).
+  std::pair<std::unique_ptr<Union>, std::string> OpenMetacopyTwin(const Stack& es,
+                                                                  const Stack& ks) {
+    UnionOptions o = es.Options();
+    o.metacopy = true;
+    o.redirect_dir = true;
+    return {OpenEngine(o), MountKernel(ks, {"metacopy=on", "redirect_dir=on"})};
+  }
+};
 
 TEST_F(CopyUpTest, CopiesParentsThenObjectWithMetadata_CU2) {
   Stack s = MakeStack("s", 1);
@@ -188,12 +199,8 @@ TEST_F(CopyUpTest, FullUpperFailsWithEnospcAndLeavesNothing) {
 TEST_F(CopyUpTest, MetacopyCopiesDataOnFirstWrite_MC1) {
   auto [es, ks] = MakeTwin(
       1, [](const Stack& s) { PutFile(s.lower(0) + "/f", std::string(1 << 20, 'm'), 0644); });
-  UnionOptions o = es.Options();
-  o.metacopy = true;
-  o.redirect_dir = true;
-  auto u = OpenEngine(o);
+  auto [u, merged] = OpenMetacopyTwin(es, ks);
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks, {"metacopy=on", "redirect_dir=on"});
   ASSERT_FALSE(merged.empty());
   ASSERT_TRUE(u->Chmod(kRoot, "/f", 0600));
   ASSERT_TRUE(u->Chown(kRoot, "/f", 7, 7));
@@ -221,6 +228,46 @@ TEST_F(CopyUpTest, MetacopyCopiesDataOnFirstWrite_MC1) {
   EXPECT_EQ(data[0], 'W');
   EXPECT_EQ(data[1], 'm');
   EXPECT_EQ(u->stats().data_copy_ups, 1u);
+}
+
+// open(O_TRUNC) copies up without data, as the kernel (its copy-up of size 0): the upper file
+// starts empty with the lower's owner, mode and xattrs; a metacopy upper is completed emptied.
+TEST_F(CopyUpTest, OpenWithTruncateCopiesNoData_CU1) {
+  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+    PutFile(s.lower(0) + "/f", std::string(1 << 20, 'f'), 0640);
+    PutFile(s.lower(0) + "/g", std::string(1 << 20, 'g'), 0644);
+    ASSERT_EQ(::lchown((s.lower(0) + "/f").c_str(), 7, 8), 0);
+    ASSERT_EQ(::lsetxattr((s.lower(0) + "/f").c_str(), "user.kept", "1", 1, 0), 0);
+  });
+  auto [u, merged] = OpenMetacopyTwin(es, ks);
+  ASSERT_TRUE(u);
+  ASSERT_FALSE(merged.empty());
+  ASSERT_TRUE(u->Chmod(kRoot, "/g", 0600));  // g: a metacopy upper first
+  ASSERT_EQ(::chmod((merged + "/g").c_str(), 0600), 0);
+  for (const char* name : {"/f", "/g"}) {
+    SCOPED_TRACE(name);
+    auto h = u->Open(kRoot, name, O_WRONLY | O_TRUNC);
+    ASSERT_TRUE(h);
+    ASSERT_TRUE(u->Release(*h));
+    int fd = ::open((merged + name).c_str(), O_WRONLY | O_TRUNC);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    struct stat eu {
+    }, ku{};
+    ASSERT_EQ(::lstat((es.upper() + name).c_str(), &eu), 0);
+    ASSERT_EQ(::lstat((ks.upper() + name).c_str(), &ku), 0);
+    EXPECT_EQ(eu.st_size, 0);
+    EXPECT_EQ(eu.st_size, ku.st_size);
+    EXPECT_EQ(eu.st_mode, ku.st_mode);
+    EXPECT_EQ(eu.st_uid, ku.st_uid);
+    EXPECT_EQ(eu.st_gid, ku.st_gid);
+    EXPECT_EQ(Xattr(es.upper() + name, "trusted.overlay.metacopy"), "<none>");
+    EXPECT_EQ(Xattr(ks.upper() + name, "trusted.overlay.metacopy"), "<none>");
+  }
+  EXPECT_EQ(Xattr(es.upper() + "/f", "user.kept"), "1");
+  EXPECT_EQ(u->stats().data_copy_ups, 0u);
+  EXPECT_EQ(u->stats().bytes_copied, 0u);
+  EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));
 }
 
 TEST_F(CopyUpTest, InodeNumbersLikeKernel_ID1) {

@@ -399,8 +399,9 @@ SysResult<UniqueFd> Union::Impl::OpenFileFd(const Cred& cred, const NodePtr& nod
   int real_flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
   real_flags |= O_NOFOLLOW;
   if (S_ISREG(st->st_mode) && ((mask & kMayWrite) || writes)) {
-    // CU1: open for write or with O_TRUNC copies up, with data (MC1: completes a metacopy).
-    if (auto c = CopyUp(node, true); !c) return SysFail(c.error());
+    // CU1: open for write or with O_TRUNC copies up, with data (MC1: completes a metacopy);
+    // with O_TRUNC there is no data to copy (as the kernel's copy-up of size 0).
+    if (auto c = CopyUp(node, true, (flags & O_TRUNC) != 0); !c) return SysFail(c.error());
     auto fd = DataFd(*node, real_flags);
     if (fd && (flags & O_TRUNC)) node->perm.reset();
     return fd;

@@ -142,8 +142,10 @@ struct Union::Impl {
     std::string origin_fh;  // trusted.overlay.origin to record ("" when the layer has no UUID)
   };
   // Copies a lower object up (parents first). `with_data` false allows a metacopy (MC1).
-  SysResult<void> CopyUp(const NodePtr& node, bool with_data);
-  SysResult<void> CopyUpData(const NodePtr& node);  // completes a metacopy upper
+  // `emptied` (an open with O_TRUNC, as the kernel): no data is copied, the upper file starts
+  // empty, since the open truncates it right after.
+  SysResult<void> CopyUp(const NodePtr& node, bool with_data, bool emptied = false);
+  SysResult<void> CopyUpData(const NodePtr& node, bool emptied = false);  // completes a metacopy
   // Builds `node`'s upper object from `from` in the work dir and puts it under `dst_dir`; the
   // outcome's `used` is kAuto when no data was copied. Nameless (O_TMPFILE, regular files only)
   // fails EOPNOTSUPP where the upper filesystem has no O_TMPFILE.
