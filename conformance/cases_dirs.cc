@@ -180,6 +180,20 @@ TEST(Dirs, MkdirInsideLowerDirCopiesUpParents) {
   });
 }
 
+TEST(Dirs, CopyUpLeavesTheParentsTimes) {
+  RunCase("dirs", "CU2", "a copy-up leaves the times of the directories it links into",
+          [](CaseRun& r) {
+            auto d = r.t().Lstat("/d");
+            auto sub = r.t().Lstat("/d/sub");
+            r.Expect("open /d/sub/c for write", r.OpenClose("/d/sub/c", O_WRONLY), "ok");
+            r.Expect("upper /d/sub/c", r.Placement("/d/sub/c"), "file");
+            // After a remount: FUSE targets would answer from the kernel's attribute cache.
+            if (auto s = r.Remount(); !s) r.Note("remount", s.error().message);
+            r.Expect("times /d", r.SameTimes(d, "/d"), "same");
+            r.Expect("times /d/sub", r.SameTimes(sub, "/d/sub"), "same");
+          });
+}
+
 TEST(Dirs, MkdirInsideOpaqueAndMergedDirs) {
   RunCase("dirs", "OP1 RD1", "mkdir inside an opaque and a merged directory", [](CaseRun& r) {
     r.Expect("mkdir /opq/n", Res(r.t().Mkdir("/opq/n", 0755)), "ok");

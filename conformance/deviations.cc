@@ -29,6 +29,8 @@ constexpr Known kKnown[] = {
     {"", "metacopy =", "no metacopy=on support: copy-up always copies the data"},
     {"", "lower atime after = kept | target: lower atime after = updated",
      "reads lower files without O_NOATIME, so a read changes the lower file's atime (NP1)"},
+    {"", "= same | target: times /",
+     "a copy-up changes the parent directory's times (the kernel restores them)"},
     {"unionfs-fuse", "work/work leftovers", "unionfs-fuse uses no work directory"},
     {"fuse-overlayfs", "work/work leftovers",
      "fuse-overlayfs does not clean leftovers in workdir/work at mount"},

@@ -261,6 +261,20 @@ std::string CaseRun::SameIno(const SysResult<struct stat>& before, const std::st
   return before->st_ino == after->st_ino ? "same" : "changed";
 }
 
+std::string CaseRun::SameTimes(const SysResult<struct stat>& before,
+                               const std::string& path_after) {
+  if (!before) return "before " + ErrnoName(before.error());
+  auto after = target_.Lstat(path_after);
+  if (!after) return "after " + ErrnoName(after.error());
+  auto same = [](const struct timespec& a, const struct timespec& b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+  };
+  std::vector<std::string> changed;
+  if (!same(before->st_atim, after->st_atim)) changed.push_back("atime");
+  if (!same(before->st_mtim, after->st_mtim)) changed.push_back("mtime");
+  return changed.empty() ? "same" : Join(changed, "+") + " changed";
+}
+
 Status CaseRun::Remount() {
   return target_.Remount(layers_);
 }

@@ -60,6 +60,8 @@ class CaseRun {
   std::string As(uid_t uid, gid_t gid, const std::function<int(Target&)>& op);
   // Inode number relation for stability checks: "same" or "changed" (or the errno).
   std::string SameIno(const SysResult<struct stat>& before, const std::string& path_after);
+  // Whether atime and mtime are as `before`: "same", or which of them changed (or the errno).
+  std::string SameTimes(const SysResult<struct stat>& before, const std::string& path_after);
 
   // Unmounts and mounts again over the same layers.
   Status Remount();

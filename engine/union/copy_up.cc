@@ -109,12 +109,20 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data, bool em
   }
   auto dst_dir = UpperDirFd(node->parent);
   if (!dst_dir) return SysFail(dst_dir.error());
+  struct stat parent_before {};
+  const bool parent_stat = ::fstat(dst_dir->fd, &parent_before) == 0;
 
   const bool meta = !with_data && options.metacopy && S_ISREG(st->st_mode);
   SysResult<io::CopyOutcome> made = SysFail(EOPNOTSUPP);
   if (S_ISREG(st->st_mode)) made = CopyUpNameless(node, from, meta, dst_dir->fd);
   if (!made && made.error() == EOPNOTSUPP) made = CopyUpNamed(node, from, meta, dst_dir->fd);
   if (!made) return SysFail(made.error());
+  // As the kernel (best effort): the copy-up's new entry leaves the parent's times as they were,
+  // so the merged directory does not look modified.
+  if (parent_stat) {
+    struct timespec times[2] = {parent_before.st_atim, parent_before.st_mtim};
+    (void)::utimensat(dst_dir->fd, "", times, AT_EMPTY_PATH);
+  }
 
   node->upper = true;
   node->lower_attr.reset();
