@@ -47,11 +47,13 @@ RunPlan Default() {
   // targets copy_up only as on xfs-reflink and tmpfs.
   p.backings = {Backing::kExt4, Backing::kXfsReflink, Backing::kTmpfs, Backing::kBtrfs};
   p.copy_up_only[Backing::kBtrfs] = {"overlay2", "engine", "fuse-overlayfs"};
-  p.copy_variants_on_all_backings = false;  // second/chmod/chown on ext4 (and btrfs's target)
+  p.copy_variants_on_all_backings =
+      false;  // second/chmod/chown/truncate on ext4 (and btrfs's target)
   p.dense_sizes = {4 * KiB, MiB, 64 * MiB};
   p.sparse_sizes = {64 * MiB};
   p.second_sizes = {MiB};
   p.metadata_sizes = {MiB};
+  p.truncate_sizes = {64 * MiB};
   p.dd_sizes = {64 * MiB};
   p.dd_targets = {"overlay2"};
   p.usage_profiles = {"slim"};
@@ -82,6 +84,7 @@ RunPlan Full() {
   p.sparse_sizes = {MiB, 64 * MiB, GiB};
   p.second_sizes = {4 * KiB, 4 * MiB, GiB};
   p.metadata_sizes = {4 * KiB, 64 * MiB, GiB};
+  p.truncate_sizes = {4 * KiB, 64 * MiB, GiB};
   p.dd_sizes = {4 * MiB, 64 * MiB};
   p.usage_profiles = {"distro", "app", "slim", "deep", "smallfiles", "large"};
   p.depths = {1, 2, 4, 8, 16, 32, 64, 128};

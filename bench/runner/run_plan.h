@@ -25,12 +25,13 @@ struct RunPlan {
   // copy_up on the other backings runs for every target, except on the backings listed here:
   // there for these targets only (and for a target bound to that backing).
   std::map<scratch::Backing, std::vector<std::string>> copy_up_only;
-  // second/chmod/chown copy-ups on every backing, else on the narrow ones only.
+  // second/chmod/chown/truncate copy-ups on every backing, else on the narrow ones only.
   bool copy_variants_on_all_backings = true;
   bool CopyUpOn(scratch::Backing b, const std::string& target) const;
 
-  // copy_up: first write of one byte; `second` write; chmod/chown (metadata) copy-up.
-  std::vector<uint64_t> dense_sizes, sparse_sizes, second_sizes, metadata_sizes;
+  // copy_up: first write of one byte; `second` write; chmod/chown (metadata) copy-up; `truncate`:
+  // open(O_TRUNC) and one byte written (the kernel copies no data for it).
+  std::vector<uint64_t> dense_sizes, sparse_sizes, second_sizes, metadata_sizes, truncate_sizes;
   // bound/dd: the independent copy-up measurement (dd conv=notrunc on the copy_up stack's mount)
   // for these dense sizes and targets, where the copy-up copies data; no targets = every one.
   std::vector<uint64_t> dd_sizes;

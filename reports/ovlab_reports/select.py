@@ -4,7 +4,7 @@ from .load import BenchRun
 from .names import WHERE_ORDER, target_order
 
 # Copy-up variants that are not "first write to a dense file"; the size plot leaves them out.
-_COPY_UP_VARIANTS = {"sparse", "second", "chmod", "chown"}
+_COPY_UP_VARIANTS = {"sparse", "second", "chmod", "chown", "truncate"}
 BACKING_ORDER = ("ext4", "xfs", "xfs-reflink", "btrfs", "tmpfs")
 
 
