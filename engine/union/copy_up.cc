@@ -84,6 +84,32 @@ Result<void> Union::Impl::CleanWorkDir() {
   return {};
 }
 
+SysResult<Union::Impl::CopyUpSource> Union::Impl::OpenCopyUpSource(const Node& node) {
+  const LowerRef& src = node.lowers.front();
+  auto [src_dir_rel, src_name] = SplitRel(src.path);
+  CopyUpSource from{lowers[src.layer], src.path, {}, {}, src_name, {}, {}};
+  const std::optional<FsUuid>& uuid = lower_uuids[src.layer];
+  if (S_ISREG(node.type)) {
+    // One fd serves the stat, the origin handle, the xattrs and the data.
+    auto in = OpenIn(from.layer, from.rel, O_RDONLY | O_NOFOLLOW);
+    if (!in) return SysFail(in.error());
+    from.file = std::move(*in);
+    if (::fstat(from.file.get(), &from.st) != 0) return SysFail(errno);
+    if (!S_ISREG(from.st.st_mode)) return SysFail(ESTALE);  // the lower changed underneath
+    if (uuid) from.origin_fh = EncodeOrigin(from.file.get(), "", *uuid);
+    return from;
+  }
+  auto src_dir = OpenDirIn(from.layer, src_dir_rel);
+  if (!src_dir) return SysFail(src_dir.error());
+  from.dir = std::move(*src_dir);
+  auto st = StatAt(from.dir.get(), src_name);
+  if (!st) return SysFail(st.error());
+  from.st = *st;
+  if (S_ISREG(from.st.st_mode)) return SysFail(ESTALE);  // regular files take the path above
+  if (uuid) from.origin_fh = EncodeOrigin(from.dir.get(), src_name, *uuid);
+  return from;
+}
+
 SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data, bool emptied) {
   if (read_only()) return SysFail(EROFS);
   if (Unlinked(*node)) return SysFail(ESTALE);  // its name now belongs to something else
@@ -94,27 +120,20 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data, bool em
   if (!node->parent || node->lowers.empty()) return SysFail(EIO);
   if (auto p = CopyUp(node->parent, false); !p) return p;
 
-  const LowerRef& src = node->lowers.front();
-  auto [src_dir_rel, src_name] = SplitRel(src.path);
-  CopyUpSource from{lowers[src.layer], src.path, {}, src_name, {}, {}};
-  auto src_dir = OpenDirIn(from.layer, src_dir_rel);
-  if (!src_dir) return SysFail(src_dir.error());
-  from.dir = std::move(*src_dir);
-  auto st = StatAt(from.dir.get(), src_name);
-  if (!st) return SysFail(st.error());
-  from.st = *st;
-  if (emptied && S_ISREG(st->st_mode)) from.st.st_size = 0;
-  if (lower_uuids[src.layer]) {
-    from.origin_fh = EncodeOrigin(from.dir.get(), src_name, *lower_uuids[src.layer]);
-  }
+  auto source = OpenCopyUpSource(*node);
+  if (!source) return SysFail(source.error());
+  CopyUpSource& from = *source;
+  const mode_t type = from.st.st_mode & S_IFMT;
+  if (emptied && S_ISREG(type)) from.st.st_size = 0;
   auto dst_dir = UpperDirFd(node->parent);
   if (!dst_dir) return SysFail(dst_dir.error());
   struct stat parent_before {};
   const bool parent_stat = ::fstat(dst_dir->fd, &parent_before) == 0;
 
-  const bool meta = !with_data && options.metacopy && S_ISREG(st->st_mode);
+  const bool meta = !with_data && options.metacopy && S_ISREG(type);
   SysResult<io::CopyOutcome> made = SysFail(EOPNOTSUPP);
-  if (S_ISREG(st->st_mode)) made = CopyUpNameless(node, from, meta, dst_dir->fd);
+  if (S_ISREG(type) && options.nameless_copy_up)
+    made = CopyUpNameless(node, from, meta, dst_dir->fd);
   if (!made && made.error() == EOPNOTSUPP) made = CopyUpNamed(node, from, meta, dst_dir->fd);
   if (!made) return SysFail(made.error());
   // As the kernel (best effort): the copy-up's new entry leaves the parent's times as they were,
@@ -130,7 +149,7 @@ SysResult<void> Union::Impl::CopyUp(const NodePtr& node, bool with_data, bool em
   node->origin = !from.origin_fh.empty();
   node->origin_fh = from.origin_fh;
   node->origin_ino.reset();
-  if (S_ISDIR(st->st_mode)) node->impure = false;
+  if (S_ISDIR(type)) node->impure = false;
   stats.copy_ups++;
   if (made->used != io::CopyStrategy::kAuto) {  // data was copied
     stats.data_copy_ups++;
@@ -167,17 +186,17 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
   int fd = ::openat(work.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return SysFail(errno == EISDIR || errno == EINVAL ? EOPNOTSUPP : errno);
   UniqueFd out(fd);  // closed without a link on any failure: nothing is left
-  auto in = OpenIn(from.layer, from.rel, O_RDONLY | O_NOFOLLOW);
-  if (!in) return SysFail(in.error());
-  auto outcome = FillFile(in->get(), out.get(), from.st.st_size, meta);
+  const int in = from.file.get();
+  auto outcome = FillFile(in, out.get(), from.st.st_size, meta);
   if (!outcome) return SysFail(outcome.error());
-  if (auto x = io::CopyXattrs(in->get(), out.get(), KeepOnCopyUp); !x && x.error() != EOPNOTSUPP)
+  if (auto x = io::CopyXattrs(in, out.get(), KeepOnCopyUp); !x && x.error() != EOPNOTSUPP)
     return SysFail(x.error());
   if (!from.origin_fh.empty()) {
-    if (auto x = SetXattrFd(out.get(), kXattrOrigin, from.origin_fh); !x) return SysFail(x.error());
+    if (auto x = SetXattrOfOpenFd(out.get(), kXattrOrigin, from.origin_fh); !x)
+      return SysFail(x.error());
   }
   if (meta) {
-    if (auto x = SetXattrFd(out.get(), kXattrMetacopy, ""); !x) return SysFail(x.error());
+    if (auto x = SetXattrOfOpenFd(out.get(), kXattrMetacopy, ""); !x) return SysFail(x.error());
   }
   // Owner before mode (chown clears set-id bits), times last.
   if (::fchown(out.get(), from.st.st_uid, from.st.st_gid) != 0) return SysFail(errno);
@@ -186,12 +205,21 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
   if (::futimens(out.get(), times) != 0) return SysFail(errno);
   if (options.fsync_strict && !options.volatile_ && !Sync(out.get())) return SysFail(errno);
   MarkImpure(node->parent);
-  // The /proc link names the nameless file itself (linkat AT_EMPTY_PATH would need
-  // CAP_DAC_READ_SEARCH); EEXIST if the name was taken meanwhile, as RENAME_NOREPLACE.
-  if (::linkat(AT_FDCWD, ProcFdPath(out.get()).c_str(), dst_dir, node->name.c_str(),
-               AT_SYMLINK_FOLLOW) != 0)
-    return SysFail(errno);
+  // EEXIST if the name was taken meanwhile, as RENAME_NOREPLACE.
+  if (!LinkNameless(out.get(), dst_dir, node->name)) return SysFail(errno);
   return outcome;
+}
+
+// linkat AT_EMPTY_PATH names the open file itself, without a /proc walk; it needs
+// CAP_DAC_READ_SEARCH (before Linux 6.10; since, also the opener's credentials). Where it is
+// refused, the /proc link of the fd does the same.
+bool Union::Impl::LinkNameless(int fd, int dst_dir, const std::string& name) {
+  if (link_by_fd) {
+    if (::linkat(fd, "", dst_dir, name.c_str(), AT_EMPTY_PATH) == 0) return true;
+    if (errno != ENOENT && errno != EPERM) return false;
+    link_by_fd = false;
+  }
+  return ::linkat(AT_FDCWD, ProcFdPath(fd).c_str(), dst_dir, name.c_str(), AT_SYMLINK_FOLLOW) == 0;
 }
 
 SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const CopyUpSource& from,
@@ -209,12 +237,10 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const C
   mode_t type = st.st_mode & S_IFMT;
   UniqueFd out;  // the new file or directory, for the fsync
   if (S_ISREG(type)) {
-    auto in = OpenIn(from.layer, from.rel, O_RDONLY | O_NOFOLLOW);
-    if (!in) return SysFail(in.error());
     int out_fd = ::openat(wfd, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (out_fd < 0) return SysFail(errno);
     out = UniqueFd(out_fd);
-    auto filled = FillFile(in->get(), out.get(), st.st_size, meta);
+    auto filled = FillFile(from.file.get(), out.get(), st.st_size, meta);
     if (!filled) return fail(filled.error());
     outcome = *filled;
   } else if (S_ISDIR(type)) {
@@ -233,11 +259,10 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const C
   }
 
   // xattrs (without the lower's own overlay xattrs), then our origin / metacopy marks.
-  if (auto x = io::CopyXattrsPath(ProcFdPath(from.dir.get(), from.name).c_str(),
-                                  ProcFdPath(wfd, tmp).c_str(), KeepOnCopyUp);
-      !x && x.error() != EOPNOTSUPP) {
-    return fail(x.error());
-  }
+  auto x = S_ISREG(type) ? io::CopyXattrs(from.file.get(), out.get(), KeepOnCopyUp)
+                         : io::CopyXattrsPath(ProcFdPath(from.dir.get(), from.name).c_str(),
+                                              ProcFdPath(wfd, tmp).c_str(), KeepOnCopyUp);
+  if (!x && x.error() != EOPNOTSUPP) return fail(x.error());
   if (!from.origin_fh.empty()) {
     if (auto x = SetXattrAt(wfd, tmp, kXattrOrigin, from.origin_fh); !x) return fail(x.error());
   }

@@ -44,7 +44,10 @@ class CopyUpTest : public UnionFixture {
   }
 };
 
-TEST_F(CopyUpTest, CopiesParentsThenObjectWithMetadata_CU2) {
+// Nameless (O_TMPFILE) and named-temp copy-ups of a regular file give the same upper file.
+class CopyUpPathTest : public UnionFixture, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CopyUpPathTest, CopiesParentsThenObjectWithMetadata_CU2) {
   Stack s = MakeStack("s", 1);
   PutDir(s.lower(0) + "/a", 0751);
   PutDir(s.lower(0) + "/a/b", 0705);
@@ -56,7 +59,9 @@ TEST_F(CopyUpTest, CopiesParentsThenObjectWithMetadata_CU2) {
   PutXattr(s.lower(0) + "/a/b/f", "trusted.overlay.stale", "drop");  // never copied
   struct timespec times[2] = {{1000000, 5}, {2000000, 7}};
   ASSERT_EQ(::utimensat(AT_FDCWD, (s.lower(0) + "/a/b/f").c_str(), times, 0), 0);
-  auto u = OpenEngine(s.Options());
+  UnionOptions o = s.Options();
+  o.nameless_copy_up = GetParam();
+  auto u = OpenEngine(o);
   ASSERT_TRUE(u);
   auto h = u->Open(kRoot, "/a/b/f", O_WRONLY | O_APPEND);
   ASSERT_TRUE(h);
@@ -88,6 +93,9 @@ TEST_F(CopyUpTest, CopiesParentsThenObjectWithMetadata_CU2) {
   EXPECT_EQ(u->stats().bytes_copied, 4u);
   EXPECT_NE(u->stats().last_copy_strategy, io::CopyStrategy::kAuto);
 }
+
+INSTANTIATE_TEST_SUITE_P(NamelessOrNamed, CopyUpPathTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "nameless" : "named"; });
 
 // A read-only handle on a lower file leases the lower fd; once another handle copies the file up
 // and writes, a new lease reads the upper copy, while the old lease's fd stays open and usable.

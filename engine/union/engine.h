@@ -133,14 +133,17 @@ struct Union::Impl {
 
   // ---- copy_up.cc (copy_up.c) ----
   // The lower object a copy-up reads: its layer, path, parent dir fd, name, stat and origin.
+  // A regular file comes as `file` (open for reading), anything else as `dir` and `name`.
   struct CopyUpSource {
     const Layer& layer;
     std::string rel;
+    UniqueFd file;
     UniqueFd dir;
     std::string name;
     struct stat st;
     std::string origin_fh;  // trusted.overlay.origin to record ("" when the layer has no UUID)
   };
+  SysResult<CopyUpSource> OpenCopyUpSource(const Node& node);  // node's top lower object
   // Copies a lower object up (parents first). `with_data` false allows a metacopy (MC1).
   // `emptied` (an open with O_TRUNC, as the kernel): no data is copied, the upper file starts
   // empty, since the open truncates it right after.
@@ -154,6 +157,8 @@ struct Union::Impl {
   SysResult<io::CopyOutcome> CopyUpNamed(const NodePtr& node, const CopyUpSource& from, bool meta,
                                          int dst_dir);
   void MarkImpure(const NodePtr& dir);  // the upper dir will hold a copied-up entry
+  bool LinkNameless(int fd, int dst_dir, const std::string& name);  // false: errno
+  bool link_by_fd = true;  // linkat AT_EMPTY_PATH allowed (until refused once)
   // The new upper file's content: `size` bytes of `in`, or only the size for a metacopy.
   SysResult<io::CopyOutcome> FillFile(int in, int out, off_t size, bool meta);
   std::string TempName();

@@ -191,6 +191,11 @@ SysResult<std::vector<std::string>> ListXattrOfOpenFd(int fd) {
   return ReadXattrNames([&](char* buf, size_t size) { return ::flistxattr(fd, buf, size); });
 }
 
+SysResult<void> SetXattrOfOpenFd(int fd, std::string_view name, std::string_view value) {
+  if (::fsetxattr(fd, Z(name).c_str(), value.data(), value.size(), 0) != 0) return SysFail(errno);
+  return {};
+}
+
 SysResult<std::string> GetXattrAt(int dirfd, std::string_view name, std::string_view xname) {
   return GetXattrPath(ProcFdPath(dirfd, name), xname, false);
 }

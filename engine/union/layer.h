@@ -63,6 +63,7 @@ SysResult<std::vector<std::string>> ListXattrAt(int dirfd, std::string_view name
 // For an fd open for reading (not O_PATH): f*xattr directly, no /proc path walk.
 SysResult<std::string> GetXattrOfOpenFd(int fd, std::string_view name);
 SysResult<std::vector<std::string>> ListXattrOfOpenFd(int fd);
+SysResult<void> SetXattrOfOpenFd(int fd, std::string_view name, std::string_view value);
 SysResult<void> SetXattrAt(int dirfd, std::string_view name, std::string_view xname,
                            std::string_view value, int flags = 0);
 

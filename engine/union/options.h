@@ -37,6 +37,9 @@ struct UnionOptions {
   bool fsync_strict = false;
   InodePolicy inode_policy = InodePolicy::kKernel;
   io::CopyStrategy copy_strategy = io::CopyStrategy::kAuto;
+  // Regular files are copied up nameless (O_TMPFILE, then linked in) where the upper allows it,
+  // as the kernel; off: through a named temp in work/ as for other types (tests both paths).
+  bool nameless_copy_up = true;
   size_t max_lowers = 500;  // the kernel's limit (LM1); Docker's overlay2 uses at most 128
   // The lookup cache and per-directory name->layer index. Off only for measuring their effect.
   bool lookup_cache = true;

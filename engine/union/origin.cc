@@ -122,7 +122,8 @@ std::string EncodeOrigin(int dirfd, std::string_view name, const FsUuid& uuid) {
   fh->handle_bytes = kMaxFid;
   int mount_id = 0;
   std::string n(name);
-  if (::name_to_handle_at(dirfd, n.c_str(), fh, &mount_id, 0) != 0) return {};
+  if (::name_to_handle_at(dirfd, n.c_str(), fh, &mount_id, n.empty() ? AT_EMPTY_PATH : 0) != 0)
+    return {};
   std::string out;
   out.push_back(static_cast<char>(kFhVersion));
   out.push_back(static_cast<char>(kFhMagic));

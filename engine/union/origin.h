@@ -28,9 +28,9 @@ std::optional<FsUuid> LayerUuid(const Layer& layer);
 // byte order the kernel copies into sb->s_uuid.
 std::optional<FsUuid> ProbeLayerUuid(const Layer& layer);
 
-// Encodes the object `name` in directory `dirfd` (of a filesystem with `uuid`) as an overlay
-// file handle. Empty when the filesystem cannot encode handles: the kernel then writes an empty
-// origin ("copied up, origin unknown").
+// Encodes the object `name` in directory `dirfd` (`dirfd` itself for "") of a filesystem with
+// `uuid` as an overlay file handle. Empty when the filesystem cannot encode handles: the kernel
+// then writes an empty origin ("copied up, origin unknown").
 std::string EncodeOrigin(int dirfd, std::string_view name, const FsUuid& uuid);
 
 struct OriginInfo {
