@@ -12,6 +12,7 @@
 #include "fuse/daemon_process.h"
 #include "generators/image_builder.h"
 #include "runner/targets.h"
+#include "scratch/cold_caches.h"
 #include "scratch/scratch.h"
 #include "union/union.h"
 
@@ -160,7 +161,7 @@ Status Stack::MakeCold() {
   if (restart) {
     if (auto st = state_->Down(); !st) return st;
   }
-  if (auto st = DropKernelCaches(); !st) return st;
+  if (auto st = scratch::DropKernelCaches(); !st) return st;
   if (restart) return state_->Up();
   return {};
 }
@@ -187,14 +188,6 @@ Status Stack::Destroy() {
   keep_first(RemoveTree(s.dir));
   state_.reset();
   return first;
-}
-
-Status DropKernelCaches() {
-  ::sync();
-  UniqueFd fd(::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC));
-  if (!fd) return FailErrno(errno, "open /proc/sys/vm/drop_caches (cold runs need root)");
-  if (::write(fd.get(), "3\n", 2) != 2) return FailErrno(errno, "write /proc/sys/vm/drop_caches");
-  return {};
 }
 
 }  // namespace ovlab::bench

@@ -51,7 +51,4 @@ class Stack {
   std::unique_ptr<State> state_;
 };
 
-// sync(2) and echo 3 > /proc/sys/vm/drop_caches.
-Status DropKernelCaches();
-
 }  // namespace ovlab::bench

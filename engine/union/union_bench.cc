@@ -30,6 +30,7 @@
 #include "base/strings.h"
 #include "io/copy.h"
 #include "mount/mount.h"
+#include "scratch/cold_caches.h"
 #include "scratch/scratch.h"
 #include "union/union.h"
 
@@ -75,15 +76,6 @@ void WriteFile(const std::string& path, size_t size) {
     done += n;
   }
   ::close(fd);
-}
-
-void DropKernelCaches() {
-  ::sync();
-  int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)::write(fd, "2", 1);
-    ::close(fd);
-  }
 }
 
 // Everything the benchmarks mounted, torn down at exit (scratch::ScratchFs handles signals).
@@ -178,7 +170,7 @@ void StatKernel(benchmark::State& state, DeepStack* d, std::string name, bool co
   std::string path = d->merged + name;
   double cpu = 0;
   for (auto _ : state) {
-    if (cold) DropKernelCaches();
+    if (cold) (void)scratch::DropKernelCaches(2);
     struct stat st {};
     double c0 = ThreadCpuSeconds();
     auto t0 = Clock::now();
