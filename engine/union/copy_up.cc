@@ -30,6 +30,21 @@ std::pair<std::string, std::string> SplitRel(const std::string& rel) {
   return {rel.substr(0, slash), rel.substr(slash + 1)};
 }
 
+// The new file's owner, mode and times as `want`'s. Owner before mode (chown clears set-id bits),
+// times last; an owner or mode it already has is not set again (each is a journal transaction).
+SysResult<void> SetOwnerModeTimes(int fd, const struct stat& want) {
+  struct stat now {};
+  if (::fstat(fd, &now) != 0) return SysFail(errno);
+  const bool chown = now.st_uid != want.st_uid || now.st_gid != want.st_gid;
+  if (chown && ::fchown(fd, want.st_uid, want.st_gid) != 0) return SysFail(errno);
+  if ((chown || (now.st_mode & 07777) != (want.st_mode & 07777)) &&
+      ::fchmod(fd, want.st_mode & 07777) != 0)
+    return SysFail(errno);
+  struct timespec times[2] = {want.st_atim, want.st_mtim};
+  if (::futimens(fd, times) != 0) return SysFail(errno);
+  return {};
+}
+
 // Removes a half-built temp object; the original error is what the caller reports.
 void DropTemp(int work_fd, const std::string& tmp) {
   (void)RemoveTreeAt(work_fd, tmp);
@@ -183,7 +198,10 @@ SysResult<io::CopyOutcome> Union::Impl::FillFile(int in, int out, off_t size, bo
 SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
                                                        const CopyUpSource& from, bool meta,
                                                        int dst_dir) {
-  int fd = ::openat(work.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  // Nameless until linked, so it may carry its final permission bits from the start (writable
+  // by its owner while its xattrs are copied).
+  const mode_t mode = (from.st.st_mode & 0777) | S_IWUSR;
+  int fd = ::openat(work.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
   if (fd < 0) return SysFail(errno == EISDIR || errno == EINVAL ? EOPNOTSUPP : errno);
   UniqueFd out(fd);  // closed without a link on any failure: nothing is left
   const int in = from.file.get();
@@ -198,11 +216,7 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
   if (meta) {
     if (auto x = SetXattrOfOpenFd(out.get(), kXattrMetacopy, ""); !x) return SysFail(x.error());
   }
-  // Owner before mode (chown clears set-id bits), times last.
-  if (::fchown(out.get(), from.st.st_uid, from.st.st_gid) != 0) return SysFail(errno);
-  if (::fchmod(out.get(), from.st.st_mode & 07777) != 0) return SysFail(errno);
-  struct timespec times[2] = {from.st.st_atim, from.st.st_mtim};
-  if (::futimens(out.get(), times) != 0) return SysFail(errno);
+  if (auto a = SetOwnerModeTimes(out.get(), from.st); !a) return SysFail(a.error());
   if (options.fsync_strict && !options.volatile_ && !Sync(out.get())) return SysFail(errno);
   MarkImpure(node->parent);
   // EEXIST if the name was taken meanwhile, as RENAME_NOREPLACE.
