@@ -122,13 +122,13 @@ class FuseMountTest : public testing::Test {
   }
 
   // The kernel's overlay of the same layers at <base>/kmerged: the oracle.
-  void MountKernel() {
+  void MountKernel(const std::string& metacopy = "metacopy=off") {
     ASSERT_TRUE(MakeDirs(Path("kmerged")));
     mount::OverlaySpec spec;
     spec.lowers = {Path("l1"), Path("l2")};
     spec.upper = Path("upper");
     spec.work = Path("work");
-    spec.options = {"redirect_dir=on", "index=off", "metacopy=off"};
+    spec.options = {"redirect_dir=on", "index=off", metacopy};
     auto info = mount::MountOverlay(spec, Path("kmerged"));
     ASSERT_TRUE(info) << info.error().message;
   }
@@ -436,14 +436,17 @@ class CallTally {
   std::string first_;
 };
 
+// One line of a probe's transcript: the call and "ok" or its errno (read right after the call).
+void NoteCall(std::string& out, const std::string& what, int rc) {
+  out += what + ": " + (rc >= 0 ? std::string("ok") : ErrnoText(errno)) + "\n";
+}
+
 // What a process sees through a descriptor and an O_PATH handle of objects whose names it
 // removes (the state an open that lost a race with an unlink is in: it reopens the handle
 // through /proc, as the VFS opens the dentry it looked up). One line per call.
 std::string ProbeRemovedObjects(const std::string& root, const std::string& prefix) {
   std::string out;
-  auto note = [&](const std::string& what, int rc) {
-    out += what + ": " + (rc >= 0 ? std::string("ok") : ErrnoText(errno)) + "\n";
-  };
+  auto note = [&](const std::string& what, int rc) { NoteCall(out, what, rc); };
   auto stat_line = [&](const std::string& what, int fd) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) return note(what, -1);
@@ -537,6 +540,60 @@ TEST_F(FuseMountTest, RemovedButHeldObjectsAnswerAsOnTheKernel) {
   EXPECT_TRUE(mount::Unmount(Path("kmerged"), false));
   EXPECT_EQ(fuse_seen, kernel_seen);
   EXPECT_EQ(fuse_seen.find(ErrnoText(ESTALE)), std::string::npos) << fuse_seen;
+}
+
+// A metacopy upper (MC1) removed while held: its data is still the lower file's. Reads of a
+// reopened handle, its size and blocks, and a reopen for write (which copies the data into the
+// removed upper file, as the kernel's data copy-up) must match the kernel.
+std::string ProbeRemovedMetacopy(const std::string& root, const std::string& name) {
+  std::string out, p = root + "/" + name;
+  auto note = [&](const std::string& what, int rc) { NoteCall(out, what, rc); };
+  auto stat_line = [&](const std::string& what, int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return note(what, -1);
+    out += StrPrintf("%s: size %lld blocks>0 %d mode %o\n", what.c_str(),
+                     static_cast<long long>(st.st_size), st.st_blocks > 0 ? 1 : 0, st.st_mode);
+  };
+  auto read_via = [&](const std::string& what, int pfd) {
+    int fd = ::open(StrPrintf("/proc/self/fd/%d", pfd).c_str(), O_RDONLY | O_CLOEXEC);
+    note(what + " reopen read-only", fd);
+    if (fd < 0) return;
+    char buf[64] = {};
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    out += what + " reads " + std::string(buf, std::max<ssize_t>(0, n)) + "\n";
+    ::close(fd);
+  };
+  note("chmod (metadata-only copy-up)", ::chmod(p.c_str(), 0640));
+  int pfd = ::open(p.c_str(), O_PATH | O_CLOEXEC);
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (pfd < 0 || fd < 0 || ::unlink(p.c_str()) != 0) return out + "setup failed: " + p;
+  stat_line("fstat after unlink", fd);
+  read_via("before a write:", pfd);
+  int rw = ::open(StrPrintf("/proc/self/fd/%d", pfd).c_str(), O_RDWR | O_CLOEXEC);
+  note("reopen read-write", rw);
+  if (rw >= 0) {
+    note("write", ::pwrite(rw, "W", 1, 0) == 1 ? 0 : -1);
+    ::close(rw);
+  }
+  read_via("after the write:", pfd);
+  stat_line("fstat at the end", fd);
+  ::close(fd);
+  ::close(pfd);
+  return out;
+}
+
+TEST_F(FuseMountTest, RemovedButHeldMetacopyFileKeepsItsLowerData) {
+  PutFile(Path("l2/ff_meta"), "lower-data of a metacopy file");
+  PutFile(Path("l2/kf_meta"), "lower-data of a metacopy file");
+  StartFuse("metacopy=on");
+  std::string fuse_seen = ProbeRemovedMetacopy(M(""), "ff_meta");
+  StopFuse();
+  ASSERT_NO_FATAL_FAILURE(MountKernel("metacopy=on"));
+  std::string kernel_seen = ProbeRemovedMetacopy(Path("kmerged"), "kf_meta");
+  EXPECT_TRUE(mount::Unmount(Path("kmerged"), false));
+  EXPECT_EQ(fuse_seen, kernel_seen);
+  EXPECT_NE(fuse_seen.find("before a write: reads lower-data"), std::string::npos) << fuse_seen;
+  EXPECT_NE(fuse_seen.find("after the write: reads Wower-data"), std::string::npos) << fuse_seen;
 }
 
 // Bytes no two offsets of which repeat with a short period (a misplaced chunk shows).

@@ -314,21 +314,26 @@ SysResult<void> Union::Impl::CopyUpData(const NodePtr& node, bool emptied) {
   if (!e) return SysFail(e.error());
   auto out = OpenNameAt(e->first.fd, e->second, O_WRONLY);
   if (!out) return SysFail(out.error());
+  if (auto f = FillMetacopy(in.get(), out->get()); !f) return f;
+  node->metacopy = false;
+  return {};
+}
+
+SysResult<void> Union::Impl::FillMetacopy(int in, int out) {
   struct stat before {};
-  if (::fstat(out->get(), &before) != 0) return SysFail(errno);
-  if (::ftruncate(out->get(), 0) != 0) return SysFail(errno);
+  if (::fstat(out, &before) != 0) return SysFail(errno);
+  if (::ftruncate(out, 0) != 0) return SysFail(errno);
   SysResult<io::CopyOutcome> copy = io::CopyOutcome{};  // used kAuto: nothing copied
-  if (!emptied) copy = io::CopyFileData(in.get(), out->get(), options.copy_strategy);
-  if (!copy || (SyncsData(*copy) && !Sync(out->get()))) {
+  if (in >= 0) copy = io::CopyFileData(in, out, options.copy_strategy);
+  if (!copy || (SyncsData(*copy) && !Sync(out))) {
     int err = copy ? errno : copy.error();
     // Still a metacopy: keep its size so readers see the lower data unchanged.
-    (void)::ftruncate(out->get(), before.st_size);
+    (void)::ftruncate(out, before.st_size);
     return SysFail(err);
   }
-  if (auto x = RemoveXattrFd(out->get(), kXattrMetacopy); !x) return SysFail(x.error());
+  if (auto x = RemoveXattrFd(out, kXattrMetacopy); !x) return SysFail(x.error());
   struct timespec times[2] = {before.st_atim, before.st_mtim};
-  (void)::futimens(out->get(), times);
-  node->metacopy = false;
+  (void)::futimens(out, times);
   if (copy->used != io::CopyStrategy::kAuto) {
     stats.data_copy_ups++;
     stats.bytes_copied += copy->bytes_copied;

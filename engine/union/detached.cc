@@ -12,6 +12,7 @@
 #include "base/strings.h"
 #include "union/engine.h"
 #include "union/permission.h"
+#include "union/xattr_names.h"
 
 namespace ovlab::unionfs {
 
@@ -34,6 +35,9 @@ std::optional<DetachedObject> OpenObject(Union::Impl& impl, const NodePtr& dir,
   d.node = node->id;
   d.object = std::move(*fd);
   d.upper = node->upper;
+  if (node->upper && node->metacopy) {
+    if (auto data = impl.DataFd(*node, O_PATH); data) d.lower_data = std::move(*data);
+  }
   d.ino = st.st_ino;
   d.dev = st.st_dev;
   return d;
@@ -52,11 +56,31 @@ Detaching RemoveKeeping(Union::Impl& impl, const NodePtr& dir, std::string_view 
   return object;
 }
 
+// A metacopy upper (MC1) that has not got its data yet: that is still the lower file's.
+bool HoldsNoData(const DetachedObject& d) {
+  return d.lower_data && GetXattrFd(d.object.get(), kXattrMetacopy).has_value();
+}
+
+// The kernel's data copy-up of the metacopy inode a removed dentry still holds (`emptied`: an
+// open with O_TRUNC, nothing to copy).
+SysResult<void> CopyUpDetachedData(Union::Impl& impl, const DetachedObject& d, bool emptied) {
+  UniqueFd in;
+  if (!emptied) {
+    in = UniqueFd(::open(ProcFdPath(d.lower_data.get()).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return SysFail(errno);
+  }
+  UniqueFd out(::open(ProcFdPath(d.object.get()).c_str(), O_WRONLY | O_CLOEXEC));
+  if (!out) return SysFail(errno);
+  return impl.FillMetacopy(in.get(), out.get());
+}
+
 SysResult<struct stat> StatOf(const DetachedObject& d) {
   struct stat st {};
   if (::fstat(d.object.get(), &st) != 0) return SysFail(errno);
   st.st_ino = d.ino;
   st.st_dev = d.dev;
+  struct stat data {};  // as the kernel, a metacopy's blocks are its data's
+  if (HoldsNoData(d) && ::fstat(d.lower_data.get(), &data) == 0) st.st_blocks = data.st_blocks;
   return st;
 }
 
@@ -161,10 +185,18 @@ SysResult<FileHandle> Union::Open(const Cred& cred, const DetachedObject& d, int
   if (S_ISDIR(st->st_mode) && (mask & kMayWrite)) return SysFail(EISDIR);
   if (auto p = CheckPermission(cred, *st, mask); !p) return SysFail(p.error());
   if (S_ISREG(st->st_mode) && (mask & kMayWrite) && !d.upper) return SysFail(LostCopyUp(*st));
+  int source = d.object.get();
+  if (S_ISREG(st->st_mode) && HoldsNoData(d)) {
+    if (!(mask & kMayWrite)) {
+      source = d.lower_data.get();
+    } else if (auto c = CopyUpDetachedData(*impl_, d, flags & O_TRUNC); !c) {
+      return SysFail(c.error());
+    }
+  }
   // The /proc link is the object itself: O_NOFOLLOW would refuse it.
   int real = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW);
   if (!(mask & kMayWrite)) real &= ~O_TRUNC;
-  int fd = ::open(ProcFdPath(d.object.get()).c_str(), real | O_CLOEXEC);
+  int fd = ::open(ProcFdPath(source).c_str(), real | O_CLOEXEC);
   if (fd < 0) return SysFail(errno);
   return impl_->AddFile(UniqueFd(fd), node, flags);
 }
@@ -187,6 +219,9 @@ SysResult<struct stat> Union::SetAttr(const Cred& cred, const DetachedObject& d,
       kSetSize | kSetUid | kSetGid | kSetMode | kSetAtime | kSetMtime | kSetAtimeNow | kSetMtimeNow;
   if (!(mask & kChanges)) return st;
   if (!d.upper) return SysFail(LostCopyUp(*st));
+  if ((mask & kSetSize) && HoldsNoData(d)) {  // as the kernel: the data first, then the truncate
+    if (auto c = CopyUpDetachedData(*impl_, d, false); !c) return SysFail(c.error());
+  }
   if (auto r = ApplySetAttr(d, *st, mask, values, *mode, file); !r) return SysFail(r.error());
   return StatOf(d);
 }

@@ -149,6 +149,9 @@ struct Union::Impl {
   // empty, since the open truncates it right after.
   SysResult<void> CopyUp(const NodePtr& node, bool with_data, bool emptied = false);
   SysResult<void> CopyUpData(const NodePtr& node, bool emptied = false);  // completes a metacopy
+  // The data of metacopy upper `out` from lower `in` (-1: none, the file is emptied), then the
+  // metacopy mark goes; on failure the file is left a metacopy of its old size.
+  SysResult<void> FillMetacopy(int in, int out);
   // Builds `node`'s upper object from `from` in the work dir and puts it under `dst_dir`; the
   // outcome's `used` is kAuto when no data was copied. Nameless (O_TMPFILE, regular files only)
   // fails EOPNOTSUPP where the upper filesystem has no O_TMPFILE.

@@ -103,9 +103,10 @@ struct UnionStats {
 // overlay dentry keeps the real object alive and usable; this keeps it open for the same calls.
 struct DetachedObject {
   NodeId node = 0;
-  UniqueFd object;     // O_PATH of the real object (upper, or the lower one for a lower-only node)
-  bool upper = false;  // the object is in the upper layer (a lower one can no longer be copied up)
-  ino_t ino = 0;       // st_ino and st_dev as the union reported them before the removal
+  UniqueFd object;      // O_PATH of the real object (upper, or the lower one for a lower-only node)
+  bool upper = false;   // the object is in the upper layer (a lower one can no longer be copied up)
+  UniqueFd lower_data;  // a metacopy upper's data, the lower file (O_PATH); none otherwise
+  ino_t ino = 0;        // st_ino and st_dev as the union reported them before the removal
   dev_t dev = 0;
 };
 
