@@ -15,7 +15,7 @@ namespace ovlab::unionfs {
 namespace {
 
 struct Source {
-  const Layer* layer;
+  const Layer* layer;  // none for the upper layer, opened through its cached dir fd
   std::string rel;
   bool is_upper;
 };
@@ -36,13 +36,22 @@ Whiteout WhiteoutKind(int dir_fd, const RawDirEntry& e, bool xwhiteout_dir) {
   return Whiteout::kNone;
 }
 
+// The upper directory open for reading, through its cached fd: no walk of the union path.
+SysResult<UniqueFd> OpenUpperDirToList(Union::Impl& impl, const NodePtr& dir) {
+  auto d = impl.UpperDirFd(dir);
+  if (!d) return SysFail(d.error());
+  int fd = ::openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SysFail(errno);
+  return UniqueFd(fd);
+}
+
 }  // namespace
 
 SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, bool* xwhiteouts) {
   if (xwhiteouts) *xwhiteouts = false;
   if (!dir->is_dir()) return SysFail(ENOTDIR);
   std::vector<Source> sources;
-  if (dir->upper) sources.push_back(Source{&*upper, UnionPath(*dir), true});
+  if (dir->upper) sources.push_back(Source{nullptr, "", true});
   for (const auto& l : dir->lowers) sources.push_back(Source{&lowers[l.layer], l.path, false});
   const bool merged = sources.size() > 1;
   const bool filter = merged || dir->origin;
@@ -65,7 +74,8 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, 
 
   for (size_t i = 0; i < sources.size(); ++i) {
     const Source& src = sources[i];
-    auto fd = OpenIn(*src.layer, src.rel, O_RDONLY | O_DIRECTORY);
+    auto fd = src.is_upper ? OpenUpperDirToList(*this, dir)
+                           : OpenIn(*src.layer, src.rel, O_RDONLY | O_DIRECTORY);
     if (!fd) return SysFail(fd.error());
     // "." and ".." keep the place getdents gives them (first on tmpfs and xfs, hashed in among
     // the names on ext4): the kernel caches them like any name, so offsets count them there.
@@ -131,7 +141,7 @@ SysResult<std::vector<std::string>> Union::Impl::CheckEmptyDir(const NodePtr& di
   }
   std::vector<std::string> whiteouts;
   if (!dir->upper) return whiteouts;
-  auto fd = OpenIn(*upper, UnionPath(*dir), O_RDONLY | O_DIRECTORY);
+  auto fd = OpenUpperDirToList(*this, dir);
   if (!fd) return SysFail(fd.error());
   auto raw = ReadDirFd(fd->get());
   if (!raw) return SysFail(raw.error());
