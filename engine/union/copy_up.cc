@@ -224,9 +224,8 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNameless(const NodePtr& node,
   return outcome;
 }
 
-// linkat AT_EMPTY_PATH names the open file itself, without a /proc walk; it needs
-// CAP_DAC_READ_SEARCH (before Linux 6.10; since, also the opener's credentials). Where it is
-// refused, the /proc link of the fd does the same.
+// linkat AT_EMPTY_PATH names the open file itself, without a /proc walk, but the kernel may
+// refuse it (it wants CAP_DAC_READ_SEARCH); then the /proc link of the fd does the same.
 bool Union::Impl::LinkNameless(int fd, int dst_dir, const std::string& name) {
   if (link_by_fd) {
     if (::linkat(fd, "", dst_dir, name.c_str(), AT_EMPTY_PATH) == 0) return true;
@@ -273,10 +272,10 @@ SysResult<io::CopyOutcome> Union::Impl::CopyUpNamed(const NodePtr& node, const C
   }
 
   // xattrs (without the lower's own overlay xattrs), then our origin / metacopy marks.
-  auto x = S_ISREG(type) ? io::CopyXattrs(from.file.get(), out.get(), KeepOnCopyUp)
-                         : io::CopyXattrsPath(ProcFdPath(from.dir.get(), from.name).c_str(),
-                                              ProcFdPath(wfd, tmp).c_str(), KeepOnCopyUp);
-  if (!x && x.error() != EOPNOTSUPP) return fail(x.error());
+  auto copied = S_ISREG(type) ? io::CopyXattrs(from.file.get(), out.get(), KeepOnCopyUp)
+                              : io::CopyXattrsPath(ProcFdPath(from.dir.get(), from.name).c_str(),
+                                                   ProcFdPath(wfd, tmp).c_str(), KeepOnCopyUp);
+  if (!copied && copied.error() != EOPNOTSUPP) return fail(copied.error());
   if (!from.origin_fh.empty()) {
     if (auto x = SetXattrAt(wfd, tmp, kXattrOrigin, from.origin_fh); !x) return fail(x.error());
   }
