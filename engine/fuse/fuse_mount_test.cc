@@ -682,6 +682,28 @@ std::map<std::string, std::string> ExpectedData(const DataFiles& f) {
   return {{"big", big}, {"src", f.src}, {"dst", dst}, {"fresh", f.fresh}, {"copy", f.fresh}};
 }
 
+// O_DIRECT reads go to the daemon as READ requests of up to max_write, answered from the lower
+// fd opened O_DIRECT too: from a page-aligned per-thread buffer, or spliced with splice_write.
+TEST_F(FuseMountTest, DirectReadsGiveTheFileBytes) {
+  const std::string data = Pattern((3u << 20) + 123, 5);  // the tail is not block-aligned
+  PutFile(Path("l2/direct"), data);
+  for (std::string options : {"ovlab_splice=off", "ovlab_splice=on"}) {
+    SCOPED_TRACE(options);
+    StartFuse(options);
+    int fd = ::open(M("direct").c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << ErrnoText(errno);
+    std::unique_ptr<char, decltype(&std::free)> buf(
+        static_cast<char*>(std::aligned_alloc(4096, 1u << 20)), &std::free);
+    std::string got;
+    for (ssize_t n; (n = ::read(fd, buf.get(), 1u << 20)) > 0;) got.append(buf.get(), n);
+    int err = errno;
+    ::close(fd);
+    EXPECT_EQ(got.size(), data.size()) << ErrnoText(err);
+    EXPECT_TRUE(got == data);
+    StopFuse();
+  }
+}
+
 // read_buf (fd replies, spliced with splice_write), write_buf (fuse_buf_copy into the engine's fd,
 // spliced with splice_read) and copy_file_range (between the engine's fds) against the paths
 // they replace, and against the kernel: the same bytes through the mount and in the upper layer.
