@@ -105,12 +105,11 @@ SysResult<Union::Impl::CopyUpSource> Union::Impl::OpenCopyUpSource(const Node& n
   CopyUpSource from{lowers[src.layer], src.path, {}, {}, src_name, {}, {}};
   const std::optional<FsUuid>& uuid = lower_uuids[src.layer];
   if (S_ISREG(node.type)) {
-    // One fd serves the stat, the origin handle, the xattrs and the data.
-    auto in = OpenIn(from.layer, from.rel, O_RDONLY | O_NOFOLLOW);
+    // One fd serves the stat, the origin handle, the xattrs and the data. DataFd opens the
+    // lower O_NOATIME where allowed, as the kernel's copy-up does, and checks its type.
+    auto in = DataFd(node, O_RDONLY, &from.st);
     if (!in) return SysFail(in.error());
     from.file = std::move(*in);
-    if (::fstat(from.file.get(), &from.st) != 0) return SysFail(errno);
-    if (!S_ISREG(from.st.st_mode)) return SysFail(ESTALE);  // the lower changed underneath
     if (uuid) from.origin_fh = EncodeOrigin(from.file.get(), "", *uuid);
     return from;
   }

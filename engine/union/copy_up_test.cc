@@ -79,6 +79,9 @@ TEST_P(CopyUpPathTest, CopiesParentsThenObjectWithMetadata_CU2) {
   EXPECT_EQ(f.st_gid, 1001u);
   EXPECT_EQ(f.st_mtim.tv_sec, 2000000);
   EXPECT_EQ(f.st_mtim.tv_nsec, 7);
+  struct stat lower {};
+  ASSERT_EQ(::lstat((s.lower(0) + "/a/b/f").c_str(), &lower), 0);
+  EXPECT_EQ(lower.st_atim.tv_sec, 1000000) << "the copy-up reads the lower O_NOATIME (NP1)";
   EXPECT_EQ(ReadText(s.upper() + "/a/b/f"), "data");
   EXPECT_EQ(Xattr(s.upper() + "/a/b/f", "user.keep"), "1");
   EXPECT_EQ(Xattr(s.upper() + "/a/b/f", "trusted.overlay.stale"), "<none>");
