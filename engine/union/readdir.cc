@@ -17,7 +17,7 @@ namespace {
 struct Source {
   const Layer* layer;  // none for the upper layer, opened through its cached dir fd
   std::string rel;
-  bool is_upper;
+  bool is_upper() const { return layer == nullptr; }
 };
 
 enum class Whiteout { kNone, kCharDev, kXattr };
@@ -51,8 +51,8 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, 
   if (xwhiteouts) *xwhiteouts = false;
   if (!dir->is_dir()) return SysFail(ENOTDIR);
   std::vector<Source> sources;
-  if (dir->upper) sources.push_back(Source{nullptr, "", true});
-  for (const auto& l : dir->lowers) sources.push_back(Source{&lowers[l.layer], l.path, false});
+  if (dir->upper) sources.push_back(Source{nullptr, ""});
+  for (const auto& l : dir->lowers) sources.push_back(Source{&lowers[l.layer], l.path});
   const bool merged = sources.size() > 1;
   const bool filter = merged || dir->origin;
 
@@ -74,14 +74,14 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, 
 
   for (size_t i = 0; i < sources.size(); ++i) {
     const Source& src = sources[i];
-    auto fd = src.is_upper ? OpenUpperDirToList(*this, dir)
-                           : OpenIn(*src.layer, src.rel, O_RDONLY | O_DIRECTORY);
+    auto fd = src.is_upper() ? OpenUpperDirToList(*this, dir)
+                             : OpenIn(*src.layer, src.rel, O_RDONLY | O_DIRECTORY);
     if (!fd) return SysFail(fd.error());
     // "." and ".." keep the place getdents gives them (first on tmpfs and xfs, hashed in among
     // the names on ext4): the kernel caches them like any name, so offsets count them there.
     auto raw = ReadDirFd(fd->get(), DotEntries::kKeep);
     if (!raw) return SysFail(raw.error());
-    bool xdir = filter && !src.is_upper && [&] {
+    bool xdir = filter && !src.is_upper() && [&] {
       auto v = GetXattrFd(fd->get(), kXattrOpaque);
       return v && *v == "x";
     }();
@@ -105,7 +105,7 @@ SysResult<std::vector<DirEntry>> Union::Impl::MergedListing(const NodePtr& dir, 
       slot.entry.name = std::move(e.name);
       slot.entry.type = e.type;
       // Copied-up entries report their origin's inode number, as stat does (ID1).
-      if (!slot.hidden && src.is_upper && dir->impure && slot.entry.name != "." &&
+      if (!slot.hidden && src.is_upper() && dir->impure && slot.entry.name != "." &&
           slot.entry.name != "..") {
         auto child = Child(dir, slot.entry.name);
         if (child) {
