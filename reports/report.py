@@ -52,11 +52,8 @@ def main(argv=None):
     inputs = load.load(args.inputs)
     if not inputs.runs and not inputs.matrices:
         raise InputError("no benchmark JSON or conformance matrix among the inputs")
-    with outdir.staged(out, owned_names=OWNED_FILES) as tmp:
+    with outdir.staged(out, owned_names=OWNED_FILES, latest_link=latest_link_for(args, out)) as tmp:
         _, lines, notes = build(inputs, tmp)
-    link = latest_link_for(args, out)
-    if link:
-        outdir.point_link(link, out)
     for note in notes:
         cli.warn(PROG, note)
     print(os.path.join(os.path.abspath(out), "report.html"))

@@ -3,22 +3,18 @@
 import signal
 import sys
 
+from . import signals
 from .errors import InputError
 
 EXIT_UNUSABLE = 2
 
 
-def _terminate(signum, _frame):
-    # Turned into an exception so `finally` blocks remove half-written output.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def run(main, prog: str) -> int:
     """Calls main(); an InputError becomes 'prog: error: message' and exit status 2."""
-    signal.signal(signal.SIGTERM, _terminate)
     # A closed pipe (| head) ends the process like any Unix tool, without a traceback.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
+        signals.raise_on_signal()
         return main()
     except InputError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)

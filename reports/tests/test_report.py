@@ -176,19 +176,50 @@ def test_matrix_alone(tmp_path, tool):
             "fuse-overlayfs 4 pass, 1 known-deviation") in proc.stdout
 
 
-def test_sigterm_leaves_no_half_made_report(tmp_path):
-    import signal
+def _interruption_points(tmp_path, mode):
+    """Runs interrupt_points.py: one report per moment a SIGTERM can land (see its docstring)."""
+    import json
     import subprocess
-    import time
-    from conftest import PYTHON, REPORTS
-    bench = fixtures.BenchBuilder().default_suite().write(tmp_path / "b.json")
-    out = tmp_path / "out" / "r"
-    proc = subprocess.Popen([PYTHON, os.path.join(REPORTS, "report.py"), str(bench), "--out",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(3)
-    proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=120)
-    if proc.returncode == 0:  # finished before the signal: a whole report
-        assert (out / "report.html").exists()
-    else:
-        assert not (tmp_path / "out").exists(), os.listdir(tmp_path / "out")
+    from conftest import PYTHON, TESTS
+    bench = fixtures.BenchBuilder(targets=("overlay2", "fuse"), backings=("ext4",), reps=3)
+    bench._copy_up("overlay2", "ext4", fixtures.BANDWIDTH["ext4"])
+    bench._copy_up("fuse", "ext4", fixtures.BANDWIDTH["ext4"])
+    bench.write(tmp_path / "b.json")
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run([PYTHON, os.path.join(TESTS, "interrupt_points.py"),
+                           str(tmp_path / "b.json"), str(work), mode],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def _assert_all_or_nothing(points, before):
+    """Point 0 is the uninterrupted run; every other run either exited 0 with exactly that
+    result, or stopped (exit 130, or killed before the handlers existed) with `before` intact."""
+    whole = points[0]["state"]
+    assert points[0]["exit"] == 0 and "out/runs/r/report.html" in whole
+    assert whole["latest"] == "link:out/runs/r"
+    stopped = completed = 0
+    for p in points[1:-1]:
+        assert p["fired"]
+        if p["exit"] == 0:
+            completed += 1
+            assert p["state"].keys() == whole.keys(), p["point"]
+        else:
+            stopped += 1
+            assert p["exit"] in (130, -15), p
+            assert p["state"] == before, p["point"]
+    # The signal landed before, inside and after the report was built and committed.
+    assert stopped > 20 and completed > 5, (stopped, completed)
+
+
+def test_sigterm_at_every_point_of_a_first_report(tmp_path):
+    _assert_all_or_nothing(_interruption_points(tmp_path, "fresh"), before={})
+
+
+def test_sigterm_at_every_point_of_a_rerun_keeps_the_old_report(tmp_path):
+    points = _interruption_points(tmp_path, "rerun")
+    # Reruns write the same inputs: the state before is the whole report itself, so a stopped
+    # rerun must leave every byte of it (and no staging directory) behind.
+    _assert_all_or_nothing(points, before=points[0]["state"])

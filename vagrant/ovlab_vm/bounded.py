@@ -11,7 +11,7 @@ def run(cmd, timeout, stdout=subprocess.PIPE):
     timeout; wall seconds; captured output when stdout is PIPE, else ""). On an exception such as
     KeyboardInterrupt (SIGINT/SIGTERM) the child is killed before the exception goes on.
     The child leads its own process group, and the whole group is killed: a payload step's
-    grandchildren (test binaries, FUSE daemons) go with it."""
+    grandchildren (test binaries, FUSE daemons) go with it, and are gone when this returns."""
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True
@@ -35,4 +35,24 @@ def _kill_group(proc):
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
-        pass
+        return
+    # SIGKILL is delivered asynchronously: wait until no member of the group still runs (an
+    # exited grandchild stays a zombie until its new parent reaps it; it holds nothing).
+    while live_members(proc.pid):
+        time.sleep(0.01)
+
+
+def live_members(pgid):
+    """Pids of the processes in process group pgid that have not exited."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            pids.append(int(entry))
+    return pids
