@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   build-essential cmake pkg-config ninja-build ccache
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  liburing-dev libmount-dev libblkid-dev libfuse3-dev fuse3
+  liburing-dev libmount-dev libblkid-dev libfuse3-dev fuse3 nlohmann-json3-dev
   e2fsprogs xfsprogs btrfs-progs util-linux attr kmod
   fuse-overlayfs unionfs-fuse
   python3 python3-matplotlib python3-scipy python3-pytest

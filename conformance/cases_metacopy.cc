@@ -19,7 +19,7 @@ namespace {
 
 // "yes"/"no": the upper copy of `p` carries trusted.overlay.metacopy (read in the layer).
 std::string UpperMetacopy(CaseRun& r, const std::string& p) {
-  std::string real = r.t().UpperDir() + p;
+  std::string real = r.layers().upper + p;
   if (::lgetxattr(real.c_str(), "trusted.overlay.metacopy", nullptr, 0) >= 0) return "yes";
   return errno == ENODATA ? "no" : ErrnoName(errno);
 }
@@ -28,7 +28,7 @@ std::string UpperMetacopy(CaseRun& r, const std::string& p) {
 // upper is a sparse file of the lower's size), "empty", or the data. (st_blocks cannot tell:
 // ext4 counts an external xattr block in it.)
 std::string UpperData(CaseRun& r, const std::string& p) {
-  auto data = ReadFileText(r.t().UpperDir() + p);
+  auto data = ReadFileText(r.layers().upper + p);
   if (!data) return "unreadable";
   if (data->empty()) return "empty";
   if (data->find_first_not_of('\0') == std::string::npos) return "holes";

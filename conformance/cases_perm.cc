@@ -15,13 +15,13 @@ constexpr uid_t kUser = 1000;
 struct UserOp {
   const char* id;
   const char* path;
-  std::function<int(Target&)> op;
+  std::function<int(Ops&)> op;
   const char* want;
 };
 
 std::vector<UserOp> UserOps() {
   auto open_close = [](const char* p, int flags) {
-    return [p, flags](Target& t) {
+    return [p, flags](Ops& t) {
       auto fd = t.Open(p, flags, 0644);
       if (!fd) return fd.error();
       (void)t.Close(*fd);
@@ -32,45 +32,43 @@ std::vector<UserOp> UserOps() {
       {"read_private", "/ro", open_close("/ro", O_RDONLY), "EACCES"},
       {"read_public", "/pub", open_close("/pub", O_RDONLY), "ok"},
       {"write_public", "/pub", open_close("/pub", O_WRONLY), "EACCES"},
-      {"truncate_public", "/pub", [](Target& t) { return Err(t.Truncate("/pub", 0)); }, "EACCES"},
+      {"truncate_public", "/pub", [](Ops& t) { return Err(t.Truncate("/pub", 0)); }, "EACCES"},
       {"write_own", "/own", open_close("/own", O_WRONLY), "ok"},
-      {"access_exec", "/exe", [](Target& t) { return Err(t.Access("/exe", X_OK)); }, "ok"},
-      {"access_read_private", "/ro", [](Target& t) { return Err(t.Access("/ro", R_OK)); },
-       "EACCES"},
-      {"access_write_public", "/pub", [](Target& t) { return Err(t.Access("/pub", W_OK)); },
-       "EACCES"},
-      {"chmod_public", "/pub", [](Target& t) { return Err(t.Chmod("/pub", 0666)); }, "EPERM"},
-      {"chmod_own", "/own", [](Target& t) { return Err(t.Chmod("/own", 0600)); }, "ok"},
-      {"chown_own_to_root", "/own", [](Target& t) { return Err(t.Lchown("/own", 0, 0)); }, "EPERM"},
-      {"unlink_in_root_dir", "/f", [](Target& t) { return Err(t.Unlink("/f")); }, "EACCES"},
+      {"access_exec", "/exe", [](Ops& t) { return Err(t.Access("/exe", X_OK)); }, "ok"},
+      {"access_read_private", "/ro", [](Ops& t) { return Err(t.Access("/ro", R_OK)); }, "EACCES"},
+      {"access_write_public", "/pub", [](Ops& t) { return Err(t.Access("/pub", W_OK)); }, "EACCES"},
+      {"chmod_public", "/pub", [](Ops& t) { return Err(t.Chmod("/pub", 0666)); }, "EPERM"},
+      {"chmod_own", "/own", [](Ops& t) { return Err(t.Chmod("/own", 0600)); }, "ok"},
+      {"chown_own_to_root", "/own", [](Ops& t) { return Err(t.Lchown("/own", 0, 0)); }, "EPERM"},
+      {"unlink_in_root_dir", "/f", [](Ops& t) { return Err(t.Unlink("/f")); }, "EACCES"},
       {"create_in_lower_dir", "/d", open_close("/d/new", O_WRONLY | O_CREAT), "EACCES"},
       {"create_in_public_dir", "/pubdir", open_close("/pubdir/new", O_WRONLY | O_CREAT), "ok"},
-      {"mkdir_in_public_dir", "/pubdir", [](Target& t) { return Err(t.Mkdir("/pubdir/n", 0755)); },
+      {"mkdir_in_public_dir", "/pubdir", [](Ops& t) { return Err(t.Mkdir("/pubdir/n", 0755)); },
        "ok"},
-      {"setxattr_public", "/pub",
-       [](Target& t) { return Err(t.SetXattr("/pub", "user.k", "v", 0)); }, "EACCES"},
-      {"setxattr_own", "/own", [](Target& t) { return Err(t.SetXattr("/own", "user.k", "v", 0)); },
+      {"setxattr_public", "/pub", [](Ops& t) { return Err(t.SetXattr("/pub", "user.k", "v", 0)); },
+       "EACCES"},
+      {"setxattr_own", "/own", [](Ops& t) { return Err(t.SetXattr("/own", "user.k", "v", 0)); },
        "ok"},
       {"utimens_public", "/pub",
-       [](Target& t) {
+       [](Ops& t) {
          struct timespec ts[2] = {{1, 0}, {1, 0}};
          return Err(t.Utimens("/pub", ts, 0));
        },
        "EPERM"},
       {"rename_own_into_public_dir", "/own",
-       [](Target& t) { return Err(t.Rename("/own", "/pubdir/own")); }, "EACCES"},
+       [](Ops& t) { return Err(t.Rename("/own", "/pubdir/own")); }, "EACCES"},
       {"unlink_in_sticky_dir", "/sticky/rootfile",
-       [](Target& t) { return Err(t.Unlink("/sticky/rootfile")); }, "EPERM"},
+       [](Ops& t) { return Err(t.Unlink("/sticky/rootfile")); }, "EPERM"},
       {"list_private_dir", "/privdir",
-       [](Target& t) {
+       [](Ops& t) {
          auto fd = t.Open("/privdir", O_RDONLY | O_DIRECTORY);
          if (!fd) return fd.error();
          (void)t.Close(*fd);
          return 0;
        },
        "EACCES"},
-      {"lookup_through_private_dir", "/privdir",
-       [](Target& t) { return Err(t.Lstat("/privdir/x")); }, "EACCES"},
+      {"lookup_through_private_dir", "/privdir", [](Ops& t) { return Err(t.Lstat("/privdir/x")); },
+       "EACCES"},
   };
 }
 
@@ -114,7 +112,7 @@ TEST(Perm, CopyUpByUserKeepsOwner) {
           [](CaseRun& r) {
             r.Expect("append /own as 1000",
                      r.As(kUser, kUser,
-                          [](Target& t) {
+                          [](Ops& t) {
                             auto fd = t.Open("/own", O_WRONLY | O_APPEND);
                             if (!fd) return fd.error();
                             auto w = t.Write(*fd, "u\n");
@@ -126,7 +124,7 @@ TEST(Perm, CopyUpByUserKeepsOwner) {
             r.Expect("upper /own", r.Placement("/own"), "file");
             r.Expect("create as 1000",
                      r.As(kUser, kUser,
-                          [](Target& t) {
+                          [](Ops& t) {
                             auto fd = t.Open("/pubdir/mine", O_WRONLY | O_CREAT, 0600);
                             if (!fd) return fd.error();
                             return Err(t.Close(*fd));

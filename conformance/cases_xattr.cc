@@ -184,7 +184,7 @@ TEST(Xattr, CopyUpKeepsXattrsOfParents) {
             [&] {
               char buf[64];
               ssize_t n =
-                  ::lgetxattr((r.t().UpperDir() + "/d").c_str(), "user.dir", buf, sizeof buf);
+                  ::lgetxattr((r.layers().upper + "/d").c_str(), "user.dir", buf, sizeof buf);
               return n < 0 ? std::string("missing") : std::string(buf, n);
             }(),
             "kept");

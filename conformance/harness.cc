@@ -104,9 +104,8 @@ Status Suite::Init(const SuiteOptions& options) {
   targets_ = {"kernel"};
   for (const auto& t : options.targets) {
     if (!FindTarget(t)) {
-      std::vector<std::string> names;
-      for (const auto& k : KnownTargets()) names.push_back(k.name);
-      return Fail(EINVAL, "unknown target '" + t + "' (known: " + Join(names, ",") + ")");
+      return Fail(EINVAL,
+                  "unknown target '" + t + "' (known: " + Join(KnownTargetNames(), ",") + ")");
     }
     if (std::find(targets_.begin(), targets_.end(), t) == targets_.end()) targets_.push_back(t);
   }
@@ -114,7 +113,7 @@ Status Suite::Init(const SuiteOptions& options) {
   for (const auto& t : targets_) {
     std::string why = TargetUnavailableReason(t);
     if (!why.empty()) unavailable_.emplace_back(t, why);
-    matrix_.AddTarget({t, RoleName(FindTarget(t)->role), "", "", why});
+    matrix_.AddTarget({t, targets::RoleName(FindTarget(t)->role), "", "", why});
   }
   scratch::InstallSignalCleanup();
   auto fs = MakeFixtureFs(options.backing);
@@ -188,12 +187,7 @@ Observed RunOn(const std::string& name, const CaseDef& def, const std::string& d
     obs.setup_error = layers.error().message;
     return obs;
   }
-  auto target = MakeTarget(name);
-  if (!target) {
-    obs.setup_error = target.error().message;
-    return obs;
-  }
-  Target& t = **target;
+  Target t(*FindTarget(name));
   if (auto s = t.Setup(*layers, def.config); !s) {
     obs.setup_error = "setup: " + s.error().message;
     return obs;

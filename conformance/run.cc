@@ -85,19 +85,19 @@ void CaseRun::Expect(const std::string& step, const std::string& observed,
 }
 
 std::string CaseRun::OpenClose(const std::string& path, int flags, mode_t mode) {
-  auto fd = target_.Open(path, flags, mode);
+  auto fd = target_.ops().Open(path, flags, mode);
   if (!fd) return ErrnoName(fd.error());
-  auto closed = target_.Close(*fd);
+  auto closed = target_.ops().Close(*fd);
   return closed ? "ok" : "close " + ErrnoName(closed.error());
 }
 
 std::string CaseRun::ReadAll(const std::string& path) {
   // O_NONBLOCK: a fifo opens without a writer and reads as empty instead of hanging the case.
-  auto fd = target_.Open(path, O_RDONLY | O_NONBLOCK);
+  auto fd = target_.ops().Open(path, O_RDONLY | O_NONBLOCK);
   if (!fd) return ErrnoName(fd.error());
   std::string all;
   for (;;) {
-    auto chunk = target_.Read(*fd, 65536);
+    auto chunk = target_.ops().Read(*fd, 65536);
     if (!chunk && chunk.error() == EAGAIN) break;
     if (!chunk) {
       all = "read " + ErrnoName(chunk.error());
@@ -106,27 +106,27 @@ std::string CaseRun::ReadAll(const std::string& path) {
     if (chunk->empty()) break;
     all += *chunk;
   }
-  (void)target_.Close(*fd);
+  (void)target_.ops().Close(*fd);
   return all;
 }
 
 std::string CaseRun::WriteAt(const std::string& path, int flags, const std::string& data) {
-  auto fd = target_.Open(path, flags, 0644);
+  auto fd = target_.ops().Open(path, flags, 0644);
   if (!fd) return ErrnoName(fd.error());
-  auto n = target_.Write(*fd, data);
+  auto n = target_.ops().Write(*fd, data);
   std::string out = n ? (*n == data.size() ? "ok" : "short") : "write " + ErrnoName(n.error());
-  (void)target_.Close(*fd);
+  (void)target_.ops().Close(*fd);
   return out;
 }
 
 std::string CaseRun::TypeOf(const std::string& path) {
-  auto st = target_.Lstat(path);
+  auto st = target_.ops().Lstat(path);
   if (!st) return ErrnoName(st.error());
   return TypeName(st->st_mode) + StrPrintf(" %04o", st->st_mode & 07777);
 }
 
 std::string CaseRun::StatLine(const std::string& path, bool follow) {
-  auto st = follow ? target_.Stat(path) : target_.Lstat(path);
+  auto st = follow ? target_.ops().Stat(path) : target_.ops().Lstat(path);
   if (!st) return ErrnoName(st.error());
   std::string out =
       TypeName(st->st_mode) + StrPrintf(" %04o %u:%u", st->st_mode & 07777, st->st_uid, st->st_gid);
@@ -140,10 +140,10 @@ std::string CaseRun::StatLine(const std::string& path, bool follow) {
 }
 
 std::string CaseRun::List(const std::string& dir) {
-  auto fd = target_.Open(dir, O_RDONLY | O_DIRECTORY);
+  auto fd = target_.ops().Open(dir, O_RDONLY | O_DIRECTORY);
   if (!fd) return ErrnoName(fd.error());
-  auto entries = target_.ReadDir(*fd, 0);
-  (void)target_.Close(*fd);
+  auto entries = target_.ops().ReadDir(*fd, 0);
+  (void)target_.ops().Close(*fd);
   if (!entries) return "readdir " + ErrnoName(entries.error());
   std::vector<std::string> names;
   for (const auto& e : *entries)
@@ -197,7 +197,7 @@ std::string Printable(const std::string& s) {
 }  // namespace
 
 void CaseRun::ViewEntry(const std::string& path, dev_t root_dev) {
-  auto st = target_.Lstat(path);
+  auto st = target_.ops().Lstat(path);
   if (!st) {
     Note("view " + path, "lstat " + ErrnoName(st.error()));
     return;
@@ -206,26 +206,26 @@ void CaseRun::ViewEntry(const std::string& path, dev_t root_dev) {
   line += st->st_dev == root_dev ? " dev=root" : " dev=other";
   if (S_ISREG(st->st_mode)) line += " data=" + Printable(ReadAll(path));
   if (S_ISLNK(st->st_mode)) {
-    auto t = target_.Readlink(path);
+    auto t = target_.ops().Readlink(path);
     line += " -> " + (t ? *t : ErrnoName(t.error()));
   }
-  auto names = target_.ListXattr(path);
+  auto names = target_.ops().ListXattr(path);
   if (names) {
     std::sort(names->begin(), names->end());
     for (const auto& n : *names) {
-      auto v = target_.GetXattr(path, n);
+      auto v = target_.ops().GetXattr(path, n);
       line += " " + n + "=" + (v ? Printable(*v) : ErrnoName(v.error()));
     }
   }
   Note("view " + path, line);
   if (!S_ISDIR(st->st_mode)) return;
-  auto fd = target_.Open(path, O_RDONLY | O_DIRECTORY);
+  auto fd = target_.ops().Open(path, O_RDONLY | O_DIRECTORY);
   if (!fd) {
     Note("view " + path + " open", ErrnoName(fd.error()));
     return;
   }
-  auto entries = target_.ReadDir(*fd, 0);
-  (void)target_.Close(*fd);
+  auto entries = target_.ops().ReadDir(*fd, 0);
+  (void)target_.ops().Close(*fd);
   if (!entries) {
     Note("view " + path + " readdir", ErrnoName(entries.error()));
     return;
@@ -238,7 +238,7 @@ void CaseRun::ViewEntry(const std::string& path, dev_t root_dev) {
     if (i > 0 && sorted[i - 1].name == e.name) Note("view " + path, "duplicate entry " + e.name);
     if (e.name == "." || e.name == "..") continue;
     std::string child = path == "/" ? "/" + e.name : path + "/" + e.name;
-    auto cst = target_.Lstat(child);
+    auto cst = target_.ops().Lstat(child);
     if (cst && e.type != DT_UNKNOWN && e.type != IFTODT(cst->st_mode))
       Note("view " + child, StrPrintf("d_type %u disagrees with lstat", e.type));
     ViewEntry(child, root_dev);
@@ -246,17 +246,17 @@ void CaseRun::ViewEntry(const std::string& path, dev_t root_dev) {
 }
 
 void CaseRun::View(const std::string& dir) {
-  auto root = target_.Lstat("/");
+  auto root = target_.ops().Lstat("/");
   ViewEntry(dir, root ? root->st_dev : 0);
 }
 
-std::string CaseRun::As(uid_t uid, gid_t gid, const std::function<int(Target&)>& op) {
-  return ErrnoName(target_.RunAs(Cred{uid, gid, {}}, op));
+std::string CaseRun::As(uid_t uid, gid_t gid, const std::function<int(Ops&)>& op) {
+  return ErrnoName(target_.ops().RunAs(Cred{uid, gid, {}}, op));
 }
 
 std::string CaseRun::SameIno(const SysResult<struct stat>& before, const std::string& path_after) {
   if (!before) return "before " + ErrnoName(before.error());
-  auto after = target_.Lstat(path_after);
+  auto after = target_.ops().Lstat(path_after);
   if (!after) return "after " + ErrnoName(after.error());
   return before->st_ino == after->st_ino ? "same" : "changed";
 }
@@ -264,7 +264,7 @@ std::string CaseRun::SameIno(const SysResult<struct stat>& before, const std::st
 std::string CaseRun::SameTimes(const SysResult<struct stat>& before,
                                const std::string& path_after) {
   if (!before) return "before " + ErrnoName(before.error());
-  auto after = target_.Lstat(path_after);
+  auto after = target_.ops().Lstat(path_after);
   if (!after) return "after " + ErrnoName(after.error());
   auto same = [](const struct timespec& a, const struct timespec& b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;

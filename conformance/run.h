@@ -35,7 +35,7 @@ class CaseRun {
  public:
   CaseRun(Target& target, LayerSet layers, std::string case_dir);
 
-  Target& t() { return target_; }
+  Ops& t() { return target_.ops(); }
   const LayerSet& layers() const { return layers_; }
 
   // Records an observation that is compared across targets.
@@ -57,7 +57,7 @@ class CaseRun {
   void View(const std::string& dir = "/");
 
   // Runs `op` as uid:gid (no supplementary groups); its errno as a name ("ok", "EACCES").
-  std::string As(uid_t uid, gid_t gid, const std::function<int(Target&)>& op);
+  std::string As(uid_t uid, gid_t gid, const std::function<int(Ops&)>& op);
   // Inode number relation for stability checks: "same" or "changed" (or the errno).
   std::string SameIno(const SysResult<struct stat>& before, const std::string& path_after);
   // Whether atime and mtime are as `before`: "same", or which of them changed (or the errno).

@@ -9,8 +9,8 @@
 #include "base/fs.h"
 #include "base/strings.h"
 #include "drivers/driver.h"
-#include "fuse/daemon_process.h"
 #include "generators/image_builder.h"
+#include "launch/daemon_process.h"
 #include "runner/targets.h"
 #include "scratch/cold_caches.h"
 #include "scratch/scratch.h"
@@ -33,7 +33,7 @@ struct Stack::State {
   bool container_made = false;
   bool up = false;
   int cleanup_token = -1;
-  std::unique_ptr<fuse::DaemonProcess> daemon;
+  std::unique_ptr<launch::DaemonProcess> daemon;
   std::unique_ptr<unionfs::Union> engine;
   std::unique_ptr<View> view;
   uint64_t next_index = 0;
@@ -64,7 +64,7 @@ struct Stack::State {
       if (!argv) return std::unexpected(argv.error());
       std::string mnt = argv->back();
       if (auto st = MakeDirs(mnt); !st) return st;
-      auto started = fuse::DaemonProcess::Start(*argv, mnt);
+      auto started = launch::DaemonProcess::Start(*argv, mnt);
       if (!started) return std::unexpected(started.error());
       daemon = std::move(*started);
       view = MakeMountedView(mnt);

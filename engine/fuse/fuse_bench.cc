@@ -30,12 +30,13 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "base/strings.h"
-#include "fuse/daemon_process.h"
+#include "launch/daemon_process.h"
 #include "mount/mount.h"
 #include "scratch/cold_caches.h"
 #include "scratch/scratch.h"
 
 namespace ovlab::fuse {
+using launch::DaemonProcess;
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -14,13 +14,15 @@
 #include "base/fs.h"
 #include "base/strings.h"
 #include "drivers/driver.h"
-#include "fuse/daemon_process.h"
+#include "launch/daemon_process.h"
 #include "mount/mount.h"
 #include "scratch/scratch.h"
 #include "union/union_test_support.h"
 
 namespace ovlab::fuse {
 namespace {
+
+using launch::FindProcesses;
 
 using unionfs::testing::FsView;
 using unionfs::testing::PutFile;

@@ -28,14 +28,20 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "base/strings.h"
-#include "fuse/daemon_process.h"
-#include "fuse/stale_mount.h"
+#include "launch/daemon_process.h"
+#include "launch/stale_mount.h"
 #include "mount/mount.h"
 #include "scratch/scratch.h"
 #include "union/union_test_support.h"
 
 namespace ovlab::fuse {
 namespace {
+
+using launch::CleanupStaleMount;
+using launch::DaemonProcess;
+using launch::FindProcesses;
+using launch::IsStaleFuseMount;
+using launch::WaitForMount;
 
 using unionfs::testing::AsUser;
 using unionfs::testing::Describe;

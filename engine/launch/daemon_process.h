@@ -1,7 +1,8 @@
-// A FUSE daemon (ovlab-fuse, fuse-overlayfs, ...) run as a foreground child process, for tests
-// and benchmarks: started and waited for until its mount appears, unmounted and waited for, sent
-// signals, and watched through /proc (descriptors, memory). Its mount point is registered with
-// scratch's signal cleanup, and the destructor unmounts and reaps it, so nothing outlives a test.
+// A FUSE daemon (ovlab-fuse, fuse-overlayfs, ...) run as a foreground child process, for tests,
+// benchmarks and the conformance suite: started and waited for until its mount appears, unmounted
+// and waited for, sent signals, and watched through /proc (descriptors, memory). Its mount point is
+// registered with scratch's signal cleanup, and the destructor unmounts and reaps it, so nothing
+// outlives a test.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +17,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 
-namespace ovlab::fuse {
+namespace ovlab::launch {
 
 class DaemonProcess {
  public:
@@ -64,4 +65,4 @@ std::vector<pid_t> FindProcesses(const std::string& program, const std::string& 
 Status WaitForMount(const std::string& path, bool mounted, std::chrono::milliseconds timeout,
                     const std::string& fstype_prefix = "fuse");
 
-}  // namespace ovlab::fuse
+}  // namespace ovlab::launch

@@ -1,26 +1,27 @@
-// Targets that are a mounted directory: every operation is the real system call on the mount.
-// The kernel overlay and the FUSE daemons (ovlab-fuse, fuse-overlayfs, unionfs-fuse) share this
-// and differ only in how they mount and unmount.
+// Ops on a mounted directory: every operation is the real system call on root + path.
 #pragma once
 
-#include <set>
+#include <memory>
 #include <string>
-#include <vector>
 
-#include "conformance/target.h"
+#include "targets/ops.h"
 
-namespace ovlab::conformance {
+namespace ovlab::targets {
 
-class MountedTarget : public Target {
+class MountedOps : public Ops {
  public:
-  Status Setup(const LayerSet& layers, const TargetConfig& config) override;
-  Status Remount(const LayerSet& layers) override;
-  Status Teardown() override;
+  explicit MountedOps(std::string root);
+  ~MountedOps() override;
+
+  // Closes every handle still open (before an unmount).
+  void CloseAll();
 
   SysResult<int> Open(const std::string& path, int flags, mode_t mode) override;
   SysResult<void> Close(int handle) override;
   SysResult<std::string> Read(int handle, size_t max) override;
   SysResult<size_t> Write(int handle, const std::string& data) override;
+  SysResult<size_t> Pwrite(int handle, const void* buf, size_t size, off_t offset) override;
+  SysResult<void> Fsync(int handle) override;
   SysResult<struct stat> Fstat(int handle) override;
   SysResult<void> Ftruncate(int handle, off_t size) override;
   SysResult<struct stat> Stat(const std::string& path) override;
@@ -46,26 +47,13 @@ class MountedTarget : public Target {
   SysResult<void> Access(const std::string& path, int mode) override;
   SysResult<std::vector<DirEntry>> ReadDir(int handle, size_t max) override;
   SysResult<void> SeekDir(int handle, int64_t offset) override;
-  int RunAs(const Cred& cred, const std::function<int(Target&)>& op) override;
-  std::string UpperDir() const override { return layers_.upper; }
-
-  const std::string& mountpoint() const { return mountpoint_; }
-
- protected:
-  // Mounts the union of `layers` on `mountpoint` (an empty directory that exists).
-  virtual Status MountUnion(const LayerSet& layers, const std::string& mountpoint) = 0;
-  virtual Status UnmountUnion(const std::string& mountpoint) = 0;
-  const TargetConfig& config() const { return config_; }
+  int RunAs(const Cred& cred, const std::function<int(Ops&)>& op) override;
+  std::string HostPath(const std::string& path) const override;
 
  private:
-  std::string At(const std::string& path) const;
-  void CloseAll();
-
-  LayerSet layers_;
-  TargetConfig config_;
-  std::string mountpoint_;
-  bool mounted_ = false;
-  std::set<int> handles_;
+  struct Handles;
+  std::string root_;
+  std::unique_ptr<Handles> handles_;
 };
 
-}  // namespace ovlab::conformance
+}  // namespace ovlab::targets

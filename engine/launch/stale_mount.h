@@ -6,7 +6,7 @@
 
 #include "base/result.h"
 
-namespace ovlab::fuse {
+namespace ovlab::launch {
 
 // True when `path` is a FUSE mount point whose daemon is gone (stat gives ENOTCONN or
 // ECONNABORTED).
@@ -17,4 +17,4 @@ bool IsStaleFuseMount(const std::string& path);
 // alive: a live mount is left alone).
 Result<bool> CleanupStaleMount(const std::string& path);
 
-}  // namespace ovlab::fuse
+}  // namespace ovlab::launch

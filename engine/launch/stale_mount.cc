@@ -1,4 +1,4 @@
-#include "fuse/stale_mount.h"
+#include "launch/stale_mount.h"
 
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include "base/strings.h"
 #include "mount/mount.h"
 
-namespace ovlab::fuse {
+namespace ovlab::launch {
 namespace {
 
 // The mount table names targets canonically; a dead mount point cannot be resolved itself, so
@@ -40,4 +40,4 @@ Result<bool> CleanupStaleMount(const std::string& path) {
   return true;
 }
 
-}  // namespace ovlab::fuse
+}  // namespace ovlab::launch

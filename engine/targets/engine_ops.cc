@@ -1,68 +1,70 @@
-// The in-process union engine behind the Target operations: the engine's path-level API with the
-// case's credentials, open handles mapped to small integers with their own file offsets.
-#include <fcntl.h>
+#include "targets/engine_ops.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
-#include "conformance/targets.h"
-
-#ifdef OVLAB_HAVE_UNION_ENGINE
-#include "union/union.h"
-
-namespace ovlab::conformance {
+namespace ovlab::targets {
 namespace {
 
-class EngineTarget : public Target {
+// Open handles map to small integers with their own file offsets, as descriptors do.
+class EngineOpsImpl : public EngineOps {
  public:
-  std::string Name() const override { return "engine"; }
-  std::string Version() const override { return OVLAB_VERSION; }
-  std::string Options() const override {
-    return std::string("redirect_dir=") + (config_.redirect_dir ? "on" : "off") +
-           (config_.metacopy ? ",metacopy=on" : "");
-  }
+  ~EngineOpsImpl() override { CloseEngine(); }
 
-  Status Setup(const LayerSet& layers, const TargetConfig& config) override {
-    config_ = config;
-    return Open(layers);
-  }
-  Status Remount(const LayerSet& layers) override {
-    CloseAll();
-    union_.reset();
-    return Open(layers);
-  }
-  Status Teardown() override {
-    CloseAll();
-    union_.reset();
+  Status OpenEngine(const unionfs::UnionOptions& options) override {
+    CloseEngine();
+    auto u = unionfs::Union::Open(options);
+    if (!u) return std::unexpected(u.error());
+    union_ = std::move(*u);
     return {};
   }
+  void CloseEngine() override {
+    if (union_) {
+      for (auto& [id, h] : handles_) Release(h);
+    }
+    handles_.clear();
+    union_.reset();
+  }
 
+  // Without O_CREAT the name is walked once (LookupPath) and the node opened; with it the
+  // engine's path open creates the file and the node is looked up after.
   SysResult<int> Open(const std::string& path, int flags, mode_t mode) override {
     const int at = (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
     Handle h;
-    auto st = union_->Stat(cred_, path, at);
-    const bool plain_read = (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC));
-    if (st && S_ISDIR(st->st_mode) && plain_read) {
-      auto entry = union_->LookupPath(cred_, path, at);
-      if (!entry) return SysFail(entry.error());
-      h.node = entry->node;
-      auto dh = union_->OpenDir(cred_, h.node);
-      if (!dh) {
-        union_->Forget(h.node, 1);
-        return SysFail(dh.error());
-      }
-      h.dir = *dh;
-    } else {
-      auto fh = union_->Open(cred_, path, flags, mode);
+    h.append = flags & O_APPEND;
+    if (flags & O_CREAT) {
+      auto fh = U().Open(cred_, path, flags, mode);
       if (!fh) return SysFail(fh.error());
       h.file = *fh;
-      h.append = flags & O_APPEND;
-      h.fifo = st && S_ISFIFO(st->st_mode);
-      auto entry = union_->LookupPath(cred_, path, at);
-      if (entry) h.node = entry->node;
+      if (auto entry = U().LookupPath(cred_, path, at)) {
+        h.node = entry->node;
+        h.fifo = S_ISFIFO(entry->attr.st_mode);
+      }
+      return Add(h);
     }
-    int id = next_++;
-    handles_[id] = h;
-    return id;
+    auto entry = U().LookupPath(cred_, path, at);
+    if (!entry) return SysFail(entry.error());
+    h.node = entry->node;
+    const bool dir = S_ISDIR(entry->attr.st_mode);
+    const bool plain_read = (flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC);
+    SysResult<uint64_t> opened = SysFail(ENOTDIR);
+    if (dir && plain_read) {
+      opened = U().OpenDir(cred_, h.node);
+      if (opened) h.dir = *opened;
+    } else if (!(flags & O_DIRECTORY) || dir) {
+      opened = U().Open(cred_, h.node, flags);
+      if (opened) h.file = *opened;
+      h.fifo = S_ISFIFO(entry->attr.st_mode);
+    }
+    if (!opened) {
+      U().Forget(h.node, 1);
+      return SysFail(opened.error());
+    }
+    return Add(h);
   }
 
   SysResult<void> Close(int handle) override {
@@ -80,7 +82,7 @@ class EngineTarget : public Target {
     // Fifo I/O never reaches a filesystem (the VFS serves it): no writer reads as end of file.
     if (h->fifo) return std::string();
     std::string buf(max, '\0');
-    auto n = union_->Read(h->file, buf.data(), max, h->offset);
+    auto n = U().Read(h->file, buf.data(), max, h->offset);
     if (!n) return SysFail(n.error());
     buf.resize(*n);
     h->offset += static_cast<off_t>(*n);
@@ -91,19 +93,35 @@ class EngineTarget : public Target {
     Handle* h = Find(handle);
     if (!h || !h->file) return SysFail(EBADF);
     if (h->append && h->node) {
-      auto st = union_->GetAttr(cred_, h->node);
+      auto st = U().GetAttr(cred_, h->node);
       if (st) h->offset = st->st_size;
     }
-    auto n = union_->Write(h->file, data.data(), data.size(), h->offset);
+    auto n = U().Write(h->file, data.data(), data.size(), h->offset);
     if (!n) return SysFail(n.error());
     h->offset += static_cast<off_t>(*n);
     return *n;
   }
 
+  SysResult<size_t> Pwrite(int handle, const void* buf, size_t size, off_t offset) override {
+    Handle* h = Find(handle);
+    if (!h || !h->file) return SysFail(EBADF);
+    if (h->append && h->node) {
+      auto st = U().GetAttr(cred_, h->node);
+      if (st) offset = st->st_size;
+    }
+    return U().Write(h->file, buf, size, offset);
+  }
+
+  SysResult<void> Fsync(int handle) override {
+    Handle* h = Find(handle);
+    if (!h || !h->file) return SysFail(EBADF);
+    return U().Fsync(h->file, false);
+  }
+
   SysResult<struct stat> Fstat(int handle) override {
     Handle* h = Find(handle);
     if (!h || !h->node) return SysFail(EBADF);
-    return union_->GetAttr(cred_, h->node);
+    return U().GetAttr(cred_, h->node);
   }
 
   SysResult<void> Ftruncate(int handle, off_t size) override {
@@ -111,73 +129,71 @@ class EngineTarget : public Target {
     if (!h || !h->file) return SysFail(EBADF);
     unionfs::SetAttrValues v;
     v.size = size;
-    auto r = union_->SetAttr(cred_, h->node, unionfs::kSetSize, v, h->file);
+    auto r = U().SetAttr(cred_, h->node, unionfs::kSetSize, v, h->file);
     if (!r) return SysFail(r.error());
     return {};
   }
 
-  SysResult<struct stat> Stat(const std::string& path) override {
-    return union_->Stat(cred_, path, 0);
-  }
+  SysResult<struct stat> Stat(const std::string& path) override { return U().Stat(cred_, path, 0); }
   SysResult<struct stat> Lstat(const std::string& path) override {
-    return union_->Stat(cred_, path, AT_SYMLINK_NOFOLLOW);
+    return U().Stat(cred_, path, AT_SYMLINK_NOFOLLOW);
   }
   SysResult<void> Truncate(const std::string& path, off_t size) override {
-    return union_->Truncate(cred_, path, size);
+    return U().Truncate(cred_, path, size);
   }
   SysResult<void> Mkdir(const std::string& path, mode_t mode) override {
     // The VFS keeps only permission and sticky bits of mkdir's mode, and applies the umask.
-    return union_->Mkdir(cred_, path, mode & (S_IRWXU | S_IRWXG | S_IRWXO | S_ISVTX) & ~umask_);
+    return U().Mkdir(cred_, path, mode & (S_IRWXU | S_IRWXG | S_IRWXO | S_ISVTX) & ~umask_);
   }
-  SysResult<void> Rmdir(const std::string& path) override { return union_->Rmdir(cred_, path); }
-  SysResult<void> Unlink(const std::string& path) override { return union_->Unlink(cred_, path); }
+  SysResult<void> Rmdir(const std::string& path) override { return U().Rmdir(cred_, path); }
+  SysResult<void> Unlink(const std::string& path) override { return U().Unlink(cred_, path); }
   SysResult<void> Rename(const std::string& from, const std::string& to, unsigned flags) override {
-    return union_->Rename(cred_, from, to, flags);
+    return U().Rename(cred_, from, to, flags);
   }
   SysResult<void> Link(const std::string& from, const std::string& to) override {
-    return union_->Link(cred_, from, to);
+    return U().Link(cred_, from, to);
   }
   SysResult<void> Symlink(const std::string& target, const std::string& path) override {
-    return union_->Symlink(cred_, target, path);
+    return U().Symlink(cred_, target, path);
   }
   SysResult<std::string> Readlink(const std::string& path) override {
-    return union_->ReadLink(cred_, path);
+    return U().ReadLink(cred_, path);
   }
   SysResult<void> Mknod(const std::string& path, mode_t mode, dev_t dev) override {
-    return union_->Mknod(cred_, path, mode & ~umask_, dev);
+    return U().Mknod(cred_, path, mode & ~umask_, dev);
   }
   SysResult<void> Chmod(const std::string& path, mode_t mode) override {
-    return union_->Chmod(cred_, path, mode, 0);
+    return U().Chmod(cred_, path, mode, 0);
   }
   SysResult<void> Lchown(const std::string& path, uid_t uid, gid_t gid) override {
-    return union_->Chown(cred_, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+    return U().Chown(cred_, path, uid, gid, AT_SYMLINK_NOFOLLOW);
   }
   SysResult<void> Utimens(const std::string& path, const struct timespec times[2],
                           int flags) override {
-    return union_->Utimens(cred_, path, times, flags);
+    return U().Utimens(cred_, path, times, flags);
   }
   SysResult<void> SetXattr(const std::string& path, const std::string& name,
                            const std::string& value, int flags) override {
-    return union_->SetXattr(cred_, path, name, value, flags, AT_SYMLINK_NOFOLLOW);
+    return U().SetXattr(cred_, path, name, value, flags, AT_SYMLINK_NOFOLLOW);
   }
   SysResult<std::string> GetXattr(const std::string& path, const std::string& name) override {
-    return union_->GetXattr(cred_, path, name, AT_SYMLINK_NOFOLLOW);
+    return U().GetXattr(cred_, path, name, AT_SYMLINK_NOFOLLOW);
   }
   SysResult<std::vector<std::string>> ListXattr(const std::string& path) override {
-    return union_->ListXattr(cred_, path, AT_SYMLINK_NOFOLLOW);
+    return U().ListXattr(cred_, path, AT_SYMLINK_NOFOLLOW);
   }
   SysResult<void> RemoveXattr(const std::string& path, const std::string& name) override {
-    return union_->RemoveXattr(cred_, path, name, AT_SYMLINK_NOFOLLOW);
+    return U().RemoveXattr(cred_, path, name, AT_SYMLINK_NOFOLLOW);
   }
   SysResult<void> Access(const std::string& path, int mode) override {
-    return union_->Access(cred_, path, mode, 0);
+    return U().Access(cred_, path, mode, 0);
   }
 
   SysResult<std::vector<DirEntry>> ReadDir(int handle, size_t max) override {
     Handle* h = Find(handle);
     if (!h) return SysFail(EBADF);
     if (!h->dir) return SysFail(ENOTDIR);
-    auto entries = union_->ReadDir(h->dir, h->offset, max);
+    auto entries = U().ReadDir(h->dir, h->offset, max);
     if (!entries) return SysFail(entries.error());
     std::vector<DirEntry> out;
     for (const auto& e : *entries) {
@@ -193,7 +209,7 @@ class EngineTarget : public Target {
     return {};
   }
 
-  int RunAs(const Cred& cred, const std::function<int(Target&)>& op) override {
+  int RunAs(const Cred& cred, const std::function<int(Ops&)>& op) override {
     unionfs::Cred saved = cred_;
     cred_ = unionfs::Cred::User(cred.uid, cred.gid, cred.groups);
     int rc = op(*this);
@@ -201,7 +217,7 @@ class EngineTarget : public Target {
     return rc;
   }
 
-  std::string UpperDir() const override { return upper_; }
+  std::string HostPath(const std::string&) const override { return ""; }
 
  private:
   struct Handle {
@@ -213,32 +229,27 @@ class EngineTarget : public Target {
     bool fifo = false;
   };
 
-  Status Open(const LayerSet& layers) {
-    unionfs::UnionOptions o;
-    o.lowers = layers.lowers;
-    o.upper = layers.upper;
-    o.work = layers.work;
-    o.redirect_dir = config_.redirect_dir;
-    o.metacopy = config_.metacopy;
-    auto u = unionfs::Union::Open(o);
-    if (!u) return std::unexpected(u.error());
-    union_ = std::move(*u);
-    upper_ = layers.upper;
-    return {};
+  // Ops are called between OpenEngine and CloseEngine only (UnionMount's Up and Down).
+  unionfs::Union& U() {
+    if (!union_) {
+      std::fprintf(stderr, "ovlab: engine Ops used while the engine is closed\n");
+      std::abort();
+    }
+    return *union_;
+  }
+  int Add(const Handle& h) {
+    int id = next_++;
+    handles_[id] = h;
+    return id;
   }
   Handle* Find(int id) {
     auto it = handles_.find(id);
     return it == handles_.end() ? nullptr : &it->second;
   }
   void Release(const Handle& h) {
-    if (h.file) (void)union_->Release(h.file);
-    if (h.dir) (void)union_->ReleaseDir(h.dir);
-    if (h.node) union_->Forget(h.node, 1);
-  }
-  void CloseAll() {
-    if (union_)
-      for (auto& [id, h] : handles_) Release(h);
-    handles_.clear();
+    if (h.file) (void)U().Release(h.file);
+    if (h.dir) (void)U().ReleaseDir(h.dir);
+    if (h.node) U().Forget(h.node, 1);
   }
 
   // Mounted targets get the process umask applied by the kernel's VFS; the engine is called
@@ -248,30 +259,16 @@ class EngineTarget : public Target {
     ::umask(m);
     return m;
   }();
-  TargetConfig config_;
   unionfs::Cred cred_ = unionfs::Cred::Root();
   std::unique_ptr<unionfs::Union> union_;
-  std::string upper_;
   std::map<int, Handle> handles_;
   int next_ = 3;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Target>> MakeEngineTarget() {
-  return std::unique_ptr<Target>(std::make_unique<EngineTarget>());
+std::unique_ptr<EngineOps> EngineOps::Make() {
+  return std::make_unique<EngineOpsImpl>();
 }
 
-}  // namespace ovlab::conformance
-
-#else
-
-namespace ovlab::conformance {
-
-Result<std::unique_ptr<Target>> MakeEngineTarget() {
-  return Fail(ENOTSUP, "this build has no union engine (engine/union)");
-}
-
-}  // namespace ovlab::conformance
-
-#endif
+}  // namespace ovlab::targets

@@ -1,8 +1,9 @@
-#include "fuse/daemon_process.h"
+#include "launch/daemon_process.h"
 
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,11 +13,11 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
-#include "fuse/stale_mount.h"
+#include "launch/stale_mount.h"
 #include "mount/mount.h"
 #include "scratch/scratch.h"
 
-namespace ovlab::fuse {
+namespace ovlab::launch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -81,6 +82,9 @@ Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const std::vector<st
   pid_t pid = ::fork();
   if (pid < 0) return FailErrno(errno, "fork for " + argv[0]);
   if (pid == 0) {
+    // The daemon dies with the thread that started it, even when that one crashes: no daemon
+    // outlives a test or a benchmark run.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(d->output_.get(), STDOUT_FILENO);
     ::dup2(d->output_.get(), STDERR_FILENO);
     ::execvp(args[0], args.data());
@@ -173,4 +177,4 @@ Result<uint64_t> DaemonProcess::RssBytes() const {
   return Fail(EINVAL, "no VmRSS in /proc/<pid>/status");
 }
 
-}  // namespace ovlab::fuse
+}  // namespace ovlab::launch
