@@ -14,10 +14,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
 #include "base/strings.h"
+#include "base/version.h"
 #include "conformance/harness.h"
 #include "conformance/targets.h"
 
@@ -41,7 +43,7 @@ class TargetAvailability : public ::testing::Test {
 int Usage(const char* why) {
   std::fprintf(stderr,
                "ovlab-conformance: %s\nusage: ovlab-conformance [--target=NAME[,NAME...]] "
-               "[--matrix-out=FILE.json] [--backing=tmpfs|ext4|xfs] [gtest flags]\n",
+               "[--matrix-out=FILE.json] [--backing=tmpfs|ext4|xfs] [--version] [gtest flags]\n",
                why);
   return 2;
 }
@@ -49,6 +51,12 @@ int Usage(const char* why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--version") {
+      std::printf("%s\n", ovlab::VersionLine("ovlab-conformance").c_str());
+      return 0;
+    }
+  }
   ::testing::InitGoogleTest(&argc, argv);
   ovlab::conformance::SuiteOptions options;
   options.targets = {"kernel", "engine"};

@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ovlab_reports import cli, regression  # noqa: E402
+from ovlab_reports import cli, regression, version  # noqa: E402
 from ovlab_reports.errors import InputError  # noqa: E402
 from ovlab_reports.units import fmt_time_ns  # noqa: E402
 
@@ -35,6 +35,8 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv):
     parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version",
+                        version=f"{PROG} {version.version()}")
     parser.add_argument("baseline")
     parser.add_argument("candidate")
     parser.add_argument("--threshold", type=float, default=regression.DEFAULT_THRESHOLD_PCT,

@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ovlab_reports import cli, load, outdir, plots  # noqa: E402
+from ovlab_reports import cli, load, outdir, plots, version  # noqa: E402
 from ovlab_reports.errors import InputError  # noqa: E402
 from ovlab_reports.report import build  # noqa: E402
 
@@ -28,6 +28,8 @@ OWNED_FILES = ["report.html", "summary.md"] + [f"{d.__name__}.png" for d in plot
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version",
+                        version=f"{PROG} {version.version()}")
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="benchmark JSON, conformance matrix JSON, or a directory of them")
     parser.add_argument("--out", help="output directory (default: reports/out/<timestamp>)")

@@ -17,6 +17,7 @@
 #include <benchmark/benchmark.h>
 
 #include "base/strings.h"
+#include "base/version.h"
 #include "runner/context.h"
 #include "runner/estimate.h"
 #include "runner/families.h"
@@ -39,7 +40,8 @@ struct Args {
 
 constexpr const char* kUsage =
     "usage: ovlab-bench [--profile quick|default|full] [--targets a,b] [--backing a,b]\n"
-    "                   [--out FILE.json] [--seed N] [--scratch-dir DIR] [--benchmark_*...]\n";
+    "                   [--out FILE.json] [--seed N] [--scratch-dir DIR] [--benchmark_*...]\n"
+    "       ovlab-bench --version\n";
 
 // "--name=value" or "--name value"; returns false when argv[i] is not --name.
 bool Flag(int argc, char** argv, int& i, const char* name, std::string& value) {
@@ -62,6 +64,7 @@ Result<Args> ParseArgs(int argc, char** argv) {
     std::string_view a = argv[i];
     std::string v;
     if (a == "--help" || a == "-h") return Fail(0, kUsage);
+    if (a == "--version") return Fail(0, VersionLine("ovlab-bench") + "\n");
     if (Flag(argc, argv, i, "--profile", args.profile)) continue;
     if (Flag(argc, argv, i, "--targets", args.targets)) continue;
     if (Flag(argc, argv, i, "--backing", args.backings)) continue;

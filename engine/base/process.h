@@ -9,7 +9,7 @@
 namespace ovlab {
 
 struct CommandOutput {
-  int exit_code = 0;  // 128+signal when killed
+  int exit_code = 0;   // 128+signal when killed
   std::string output;  // stdout and stderr together
 };
 

@@ -9,7 +9,8 @@
 
 namespace ovlab {
 
-// What went wrong: the errno it stems from (or 0) and one line that says what is wrong and what to do.
+// What went wrong: the errno it stems from (or 0) and one line that says what is wrong and what to
+// do.
 struct Error {
   int code = 0;
   std::string message;
@@ -29,7 +30,9 @@ std::unexpected<Error> FailErrno(int code, std::string_view what);
 template <class T>
 using SysResult = std::expected<T, int>;
 
-inline std::unexpected<int> SysFail(int code) { return std::unexpected<int>(code); }
+inline std::unexpected<int> SysFail(int code) {
+  return std::unexpected<int>(code);
+}
 
 // strerror_r that always returns text.
 std::string ErrnoText(int code);

@@ -46,10 +46,13 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args) {
     }
     if (kSwitchFlags.contains(name)) {
       if (inline_value) return Fail(EINVAL, "--" + name + " takes no value");
-      if (name == "help")
+      if (name == "help") {
         inv.help = true;
-      else
+      } else if (name == "version") {
+        inv.version = true;
+      } else {
         inv.flags[name] = "";
+      }
       continue;
     }
     if (!kValueFlags.contains(name)) {

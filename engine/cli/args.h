@@ -20,11 +20,12 @@ struct Invocation {
   std::vector<std::string> words;            // subcommand words, then positionals
   std::map<std::string, std::string> flags;  // subcommand flags: "parent" -> "ID", "rw" -> ""
   bool help = false;
+  bool version = false;
 };
 
 // Flags that take a value; every other known flag is a switch.
 inline const std::set<std::string> kValueFlags = {"root", "driver", "max-depth", "parent", "image"};
-inline const std::set<std::string> kSwitchFlags = {"rw", "repair", "help"};
+inline const std::set<std::string> kSwitchFlags = {"rw", "repair", "help", "version"};
 
 // Fails (with a one-line message) on an unknown flag, a missing value or a bad --max-depth.
 Result<Invocation> ParseArgs(const std::vector<std::string>& args);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "base/strings.h"
+#include "base/version.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "drivers/driver.h"
@@ -103,7 +104,8 @@ constexpr char kGlobalHelp[] =
     "  --root DIR        data root; the driver uses DIR/<driver> (default /var/lib/ovlab)\n"
     "  --driver NAME     storage driver: %s (default overlay2)\n"
     "  --max-depth N     lower layers allowed below a layer (default 128, at most 500)\n"
-    "  --help            help for ovlab or for a subcommand\n";
+    "  --help            help for ovlab or for a subcommand\n"
+    "  --version         ovlab's version\n";
 
 void PrintTopHelp() {
   std::printf(
@@ -152,6 +154,10 @@ Status CheckArgs(const Command& c, const Invocation& inv, size_t positionals) {
 int Run(const std::vector<std::string>& args) {
   auto inv = ParseArgs(args);
   if (!inv) return Complain(kExitUsage, inv.error().message);
+  if (inv->version) {
+    std::printf("%s\n", VersionLine("ovlab").c_str());
+    return kExitOk;
+  }
   if (inv->words.empty()) {
     if (inv->help) {
       PrintTopHelp();

@@ -13,7 +13,7 @@ namespace ovlab::drivers {
 Result<std::unique_ptr<Driver>> NewOverlay2Driver(const DriverOptions& options);
 Result<std::unique_ptr<Driver>> NewOverlayDriver(const DriverOptions& options);
 Result<std::unique_ptr<Driver>> NewVfsDriver(const DriverOptions& options);
-Result<std::unique_ptr<Driver>> NewFuseDriver(const DriverOptions& options);  // fuse_driver.cc
+Result<std::unique_ptr<Driver>> NewFuseDriver(const DriverOptions& options);   // fuse_driver.cc
 Result<std::unique_ptr<Driver>> NewBtrfsDriver(const DriverOptions& options);  // btrfs.cc
 
 struct BuiltinDriver {
@@ -26,7 +26,7 @@ inline constexpr BuiltinDriver kBuiltinDrivers[] = {
     {"overlay2", NewOverlay2Driver, true},
     {"overlay", NewOverlayDriver, true},
     {"vfs", NewVfsDriver, false},
-    {"fuse", NewFuseDriver, false},  // overlay2 layout mounted by ovlab-fuse (engine/fuse)
+    {"fuse", NewFuseDriver, false},    // overlay2 layout mounted by ovlab-fuse (engine/fuse)
     {"btrfs", NewBtrfsDriver, false},  // a subvolume per layer; the factory checks the root
 };
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/version.h"
 #include "fuse/command_line.h"
 #include "fuse/daemon.h"
 
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (config->show_version) {
-    std::printf("%s %s\nlibfuse %s\n", kProgramName, OVLAB_VERSION, fuse_pkgversion());
+    std::printf("%s\nlibfuse %s\n", ovlab::VersionLine(kProgramName).c_str(), fuse_pkgversion());
     return 0;
   }
   return RunDaemon(*config);

@@ -50,8 +50,8 @@ class ScratchFs {
   std::unique_ptr<State> state_;
 };
 
-// Installs SIGINT/SIGTERM handlers (once per process; ScratchFs::Create calls it) that tear down every live ScratchFs and
-// every path registered below, then re-raise the signal.
+// Installs SIGINT/SIGTERM handlers (once per process; ScratchFs::Create calls it) that tear down
+// every live ScratchFs and every path registered below, then re-raise the signal.
 void InstallSignalCleanup();
 // Extra mount points to detach on a signal (drivers' merged dirs, FUSE mounts). Returns a token.
 int RegisterCleanupMount(const std::string& path);

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ovlab tests mount filesystems and must run as root (try: sudo ctest)\n");
     return 2;
   }
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+  if (::unshare(CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     std::fprintf(stderr, "cannot make a private mount namespace: %s\n", std::strerror(errno));
     return 2;
   }

@@ -1,0 +1,14 @@
+// ovlab's version as every program prints it for --version and records it in its output.
+#pragma once
+
+#include <string>
+
+namespace ovlab {
+
+// "0.1.0", or "0.1.0 (git 1c89ffd52a1b)" when built from a git checkout ("-dirty" when it had
+// uncommitted changes).
+std::string Version();
+// "<program> <Version()>": the first line of every program's --version.
+std::string VersionLine(const std::string& program);
+
+}  // namespace ovlab
