@@ -1,6 +1,6 @@
 // ovlab-conformance: GoogleTest main with the suite's own flags.
 //   --target=NAME[,NAME...]  targets besides the kernel oracle (kernel, engine, fuse,
-//                            fuse-overlayfs, unionfs-fuse); default: kernel,engine
+//                            fuse-overlayfs, unionfs-fuse), or `all`; default: kernel,engine
 //   --matrix-out=FILE.json   write the conformance matrix (schema: conformance/README.md)
 //   --backing=tmpfs|ext4|xfs where the fixtures live; default tmpfs when it keeps user.* and
 //                            trusted.* xattrs (Linux >= 6.6), else ext4
@@ -42,7 +42,7 @@ class TargetAvailability : public ::testing::Test {
 
 int Usage(const char* why) {
   std::fprintf(stderr,
-               "ovlab-conformance: %s\nusage: ovlab-conformance [--target=NAME[,NAME...]] "
+               "ovlab-conformance: %s\nusage: ovlab-conformance [--target=NAME[,NAME...]|all] "
                "[--matrix-out=FILE.json] [--backing=tmpfs|ext4|xfs] [--version] [gtest flags]\n",
                why);
   return 2;
@@ -69,7 +69,9 @@ int main(int argc, char** argv) {
       return "";
     };
     if (ovlab::StartsWith(a, "--target")) {
-      options.targets = ovlab::Split(value("--target"), ',');
+      std::string list = value("--target");
+      options.targets =
+          list == "all" ? ovlab::conformance::KnownTargetNames() : ovlab::Split(list, ',');
       if (options.targets.empty() || options.targets[0].empty())
         return Usage("--target needs a list of names, e.g. --target=kernel,engine");
     } else if (ovlab::StartsWith(a, "--backing")) {
