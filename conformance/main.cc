@@ -7,8 +7,6 @@
 // Runs as root in a private mount namespace, like every ovlab test binary. On SIGINT/SIGTERM the
 // scratch cleanup (engine/scratch) removes the fixtures' tmpfs; FUSE daemons die with us by their
 // parent-death signal; the namespace takes every other mount with it.
-#include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/namespace.h"
 #include "base/strings.h"
 #include "base/version.h"
 #include "conformance/harness.h"
@@ -84,13 +83,8 @@ int main(int argc, char** argv) {
       return Usage(("unknown argument '" + a + "'").c_str());
     }
   }
-  if (::geteuid() != 0) {
-    std::fprintf(stderr, "ovlab-conformance mounts filesystems and must run as root\n");
-    return 2;
-  }
-  if (::unshare(CLONE_NEWNS) != 0 ||
-      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    std::fprintf(stderr, "cannot make a private mount namespace: %s\n", std::strerror(errno));
+  if (auto st = ovlab::EnterPrivateMountNamespace("ovlab-conformance"); !st) {
+    std::fprintf(stderr, "ovlab-conformance: %s\n", st.error().message.c_str());
     return 2;
   }
   Suite& suite = Suite::Get();

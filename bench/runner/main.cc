@@ -1,8 +1,6 @@
 // ovlab-bench: the benchmark runner (bench/README.md).
 //   ovlab-bench --profile quick|default|full [--targets a,b] [--backing a,b] [--out FILE.json]
 //               [--seed N] [--scratch-dir DIR] [--benchmark_* flags of Google Benchmark]
-#include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +14,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "base/namespace.h"
 #include "base/strings.h"
 #include "base/version.h"
 #include "runner/context.h"
@@ -122,16 +121,6 @@ Result<std::vector<scratch::Backing>> SelectBackings(const std::string& list,
   return out;
 }
 
-// The tests and the runner mount things: a private mount namespace keeps a crash from leaking
-// mounts into the host's table.
-Status PrivateMountNamespace() {
-  if (::unshare(CLONE_NEWNS) != 0) return FailErrno(errno, "unshare(CLONE_NEWNS)");
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    return FailErrno(errno, "make / private");
-  }
-  return {};
-}
-
 // A target bound to one backing (btrfs) runs every family there, as the narrow backings do.
 void Register(Session& s, const std::vector<std::string>& targets) {
   const RunPlan& p = s.plan();
@@ -181,11 +170,7 @@ int Main(int argc, char** argv) {
   }
   if (!args->backings.empty()) plan->narrow_backings = backings->size();
   plan->backings = *backings;
-  if (::geteuid() != 0) {
-    std::fprintf(stderr, "ovlab-bench: mounts filesystems and must run as root (try sudo)\n");
-    return 2;
-  }
-  if (auto st = PrivateMountNamespace(); !st) {
+  if (auto st = EnterPrivateMountNamespace("ovlab-bench"); !st) {
     return std::fprintf(stderr, "ovlab-bench: %s\n", st.error().message.c_str()), 2;
   }
   scratch::InstallSignalCleanup();
