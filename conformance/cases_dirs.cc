@@ -151,7 +151,7 @@ TEST(Dirs, RmdirOfCopiedUpDir) {
   });
 }
 
-TEST(Dirs, MkdirOverWhiteoutOfLowerDirIsOpaque) {
+TEST(Dirs, MkdirOverWhiteoutOfLowerDir) {
   RunCase("dirs", "OP1 WO1", "mkdir over a name whose lower dir is whited out", [](CaseRun& r) {
     r.Expect("lstat /whd", r.TypeOf("/whd"), "ENOENT");
     r.Expect("mkdir /whd", Res(r.t().Mkdir("/whd", 0755)), "ok");

@@ -25,15 +25,18 @@ constexpr Known kKnown[] = {
      "fuse-overlayfs refuses trusted.overlay.* instead of storing it escaped"},
     {"fuse-overlayfs", "nlink=", "fuse-overlayfs reports other link counts for lower hard links"},
     {"fuse-overlayfs", "alt", "fuse-overlayfs does not read xattr whiteouts (WO2)"},
-    {"fuse-overlayfs", "opaque=y", "fuse-overlayfs marks a dir made over any whiteout opaque"},
+    {"fuse-overlayfs", "dir opaque=y | target:",
+     "fuse-overlayfs does not mark an upper-only directory renamed into place opaque (the kernel "
+     "does)"},
+    {"fuse-overlayfs", "opaque=y",
+     "fuse-overlayfs marks a new directory opaque where the kernel does not (nothing below it to "
+     "hide)"},
     {"", "metacopy =", "no metacopy=on support: copy-up always copies the data"},
     {"", "lower atime after = kept | target: lower atime after = updated",
      "reads lower files without O_NOATIME, so a read changes the lower file's atime (NP1)"},
     {"", "= same | target: times /",
      "a copy-up changes the parent directory's times (the kernel restores them)"},
     {"unionfs-fuse", "work/work leftovers", "unionfs-fuse uses no work directory"},
-    {"fuse-overlayfs", "work/work leftovers",
-     "fuse-overlayfs does not clean leftovers in workdir/work at mount"},
     {"fuse-overlayfs", "= absent | target: upper",
      "fuse-overlayfs copies up where the kernel does not (e.g. open without write access)"},
 };

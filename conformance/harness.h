@@ -21,7 +21,7 @@ namespace ovlab::conformance {
 
 struct CaseDef {
   std::string family;     // "open", "rename", ... (the matrix groups by it)
-  std::string checklist;  // DESIGN.md ids, space separated: "CU1 PM1"
+  std::string checklist;  // docs/semantics.md ids, space separated: "CU1 PM1"
   std::string description;
   Fixture fixture = StandardFixture();
   TargetConfig config;

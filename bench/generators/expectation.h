@@ -1,6 +1,6 @@
 // Analytic inode and byte expectations for an image under each driver, from Docker's layout rules
-// (DESIGN.md): vfs = a full tree per layer (btrfs: the same inode items in every snapshot, their
-// blocks shared); overlay v1 = every directory and symlink of the whole
+// (engine/layout, engine/drivers): vfs = a full tree per layer (btrfs: the same inode items in
+// every snapshot, their blocks shared); overlay v1 = every directory and symlink of the whole
 // tree per layer plus the regular files the layer adds (the rest are hard links); overlay2 = what
 // each layer adds. Plus each driver's per-layer bookkeeping files.
 #pragma once
