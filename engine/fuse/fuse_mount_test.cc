@@ -28,6 +28,7 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "base/strings.h"
+#include "base/unique_fd.h"
 #include "fuse/daemon_process.h"
 #include "fuse/stale_mount.h"
 #include "mount/mount.h"
@@ -594,6 +595,174 @@ TEST_F(FuseMountTest, RemovedButHeldMetacopyFileKeepsItsLowerData) {
   EXPECT_EQ(fuse_seen, kernel_seen);
   EXPECT_NE(fuse_seen.find("before a write: reads lower-data"), std::string::npos) << fuse_seen;
   EXPECT_NE(fuse_seen.find("after the write: reads Wower-data"), std::string::npos) << fuse_seen;
+}
+
+// Trees deeper than PATH_MAX: 20 nested directories of 255-byte names (over 5 KiB of path).
+// The kernel's overlay walks dentries and never needs the whole path; neither may the daemon.
+// Everything here goes by directory fd, since a path that long fails in any syscall.
+constexpr int kDeepLevels = 20;
+
+// The name of level `i` (0 = top, which carries `top` to tell trees apart): 255 bytes.
+std::string DeepName(const std::string& top, int i) {
+  std::string head = i == 0 ? top : StrPrintf("level%02d", i);
+  return head + std::string(NAME_MAX - head.size(), 'd');
+}
+
+// mkdir of the whole chain below `root_fd` (a layer or a mount), then a file at the bottom.
+bool MakeDeepTree(int root_fd, const std::string& top, const std::string& data) {
+  UniqueFd dir(::dup(root_fd));
+  for (int i = 0; i < kDeepLevels; ++i) {
+    std::string name = DeepName(top, i);
+    if (::mkdirat(dir.get(), name.c_str(), 0755) != 0) return false;
+    int fd = ::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    dir.reset(fd);
+  }
+  int fd = ::openat(dir.get(), "file", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0640);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ::close(fd);
+  return ok;
+}
+
+// Opens the first `levels` directories of the chain one by one (each a lookup); returns the
+// deepest one reached and writes how deep it got (and why it stopped).
+UniqueFd WalkDeep(int root_fd, const std::string& top, std::string& out, int levels) {
+  UniqueFd dir(::dup(root_fd));
+  int depth = 0;
+  for (; depth < levels; ++depth) {
+    int fd = ::openat(dir.get(), DeepName(top, depth).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      out += StrPrintf("walk stops at depth %d: %s\n", depth, ErrnoText(errno).c_str());
+      break;
+    }
+    dir.reset(fd);
+  }
+  out += StrPrintf("walk reaches depth %d\n", depth);
+  return dir;
+}
+
+std::string ReadAt(int dir_fd, const char* name) {
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "<" + ErrnoText(errno) + ">";
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof(buf));
+  ::close(fd);
+  return n < 0 ? "<" + ErrnoText(errno) + ">" : std::string(buf, static_cast<size_t>(n));
+}
+
+std::string StatLine(int dir_fd, const char* name) {
+  struct stat st {};
+  if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoText(errno);
+  return StrPrintf("mode %o nlink %d size %lld", st.st_mode, static_cast<int>(st.st_nlink),
+                   S_ISDIR(st.st_mode) ? 0LL : static_cast<long long>(st.st_size));
+}
+
+std::string Listing(int dir_fd) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoText(errno);
+  UniqueFd keep(fd);
+  auto names = ListDirFd(fd, "bottom");
+  if (!names) return names.error().message;
+  std::sort(names->begin(), names->end());
+  return "[" + Join(*names, " ") + "]";
+}
+
+// Lookup, stat, read, copy-up of the deep file (an append), rename of it and of the bottom
+// directory, readdir at the bottom: one line per observation.
+std::string ProbeDeepTree(int root_fd, const std::string& top) {
+  std::string out;
+  UniqueFd parent = WalkDeep(root_fd, top, out, kDeepLevels - 1);
+  const std::string bottom = DeepName(top, kDeepLevels - 1);
+  int fd = ::openat(parent.get(), bottom.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return out + "bottom: " + ErrnoText(errno) + "\n";
+  UniqueFd dir(fd);
+  out += "bottom: " + StatLine(parent.get(), bottom.c_str()) + "\n";
+  out += "stat file: " + StatLine(dir.get(), "file") + "\n";
+  out += "read file: " + ReadAt(dir.get(), "file") + "\n";
+  int w = ::openat(dir.get(), "file", O_WRONLY | O_APPEND | O_CLOEXEC);
+  NoteCall(out, "open for append", w);
+  if (w >= 0) {
+    NoteCall(out, "append", ::write(w, "+more", 5) == 5 ? 0 : -1);
+    ::close(w);
+  }
+  out += "read after append: " + ReadAt(dir.get(), "file") + "\n";
+  NoteCall(out, "create new", ::mknodat(dir.get(), "new", S_IFREG | 0600, 0));
+  NoteCall(out, "rename file", ::renameat(dir.get(), "file", dir.get(), "moved"));
+  out += "stat old name: " + StatLine(dir.get(), "file") + "\n";
+  out += "read moved: " + ReadAt(dir.get(), "moved") + "\n";
+  out += "listing: " + Listing(dir.get()) + "\n";
+  const std::string renamed = "renamed" + bottom.substr(7);
+  NoteCall(out, "rename bottom dir",
+           ::renameat(parent.get(), bottom.c_str(), parent.get(), renamed.c_str()));
+  int again = ::openat(parent.get(), renamed.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  out += "listing renamed: " + (again < 0 ? ErrnoText(errno) : Listing(again)) + "\n";
+  if (again >= 0) ::close(again);
+  out += "listing through old fd: " + Listing(dir.get()) + "\n";
+  return out;
+}
+
+// The same trees after a fresh mount (nothing cached): walked and read again.
+std::string ProbeDeepTreeAgain(int root_fd, const std::string& top) {
+  std::string out;
+  UniqueFd parent = WalkDeep(root_fd, top, out, kDeepLevels - 1);
+  const std::string renamed = "renamed" + DeepName(top, kDeepLevels - 1).substr(7);
+  int fd = ::openat(parent.get(), renamed.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return out + "bottom: " + ErrnoText(errno) + "\n";
+  UniqueFd dir(fd);
+  out += "listing: " + Listing(dir.get()) + "\n";
+  out += "read moved: " + ReadAt(dir.get(), "moved") + "\n";
+  out += "stat moved: " + StatLine(dir.get(), "moved") + "\n";
+  return out;
+}
+
+// Both the kernel and ovlab-fuse, on the same layers: a tree made through the mount (upper
+// only) and one in a lower layer (copied up level by level by the append and the renames).
+TEST_F(FuseMountTest, TreesDeeperThanPathMaxWorkAsOnTheKernel) {
+  {
+    UniqueFd l2(::open(Path("l2").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(MakeDeepTree(l2.get(), "fuse-lower", "deep lower data"));
+    ASSERT_TRUE(MakeDeepTree(l2.get(), "kern-lower", "deep lower data"));
+  }
+  std::map<std::string, std::string> seen;  // "fuse"/"kernel" -> transcript
+  for (std::string who : {"fuse", "kern"}) {
+    SCOPED_TRACE(who);
+    const bool kernel = who == "kern";
+    if (kernel) {
+      ASSERT_NO_FATAL_FAILURE(MountKernel());
+    } else {
+      ASSERT_NO_FATAL_FAILURE(StartFuse());
+    }
+    const std::string root = kernel ? Path("kmerged") : M("");
+    UniqueFd r(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    std::string& out = seen[who];
+    out += StrPrintf(
+        "make upper tree: %s\n",
+        MakeDeepTree(r.get(), who + "-upper", "deep upper data") ? "ok" : ErrnoText(errno).c_str());
+    out += "upper tree:\n" + ProbeDeepTree(r.get(), who + "-upper");
+    out += "lower tree:\n" + ProbeDeepTree(r.get(), who + "-lower");
+    r.reset();
+    if (kernel) {
+      EXPECT_TRUE(mount::Unmount(Path("kmerged"), false));
+      ASSERT_NO_FATAL_FAILURE(MountKernel());
+    } else {
+      ASSERT_NO_FATAL_FAILURE(StopFuse());
+      ASSERT_NO_FATAL_FAILURE(StartFuse());
+    }
+    r.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    out += "remounted, upper tree:\n" + ProbeDeepTreeAgain(r.get(), who + "-upper");
+    out += "remounted, lower tree:\n" + ProbeDeepTreeAgain(r.get(), who + "-lower");
+    r.reset();
+    if (kernel) {
+      EXPECT_TRUE(mount::Unmount(Path("kmerged"), false));
+    } else {
+      ASSERT_NO_FATAL_FAILURE(StopFuse());
+    }
+  }
+  EXPECT_EQ(seen["fuse"], seen["kern"]);
+  EXPECT_NE(seen["fuse"].find(StrPrintf("walk reaches depth %d", kDeepLevels - 1)),
+            std::string::npos);
+  std::cout << seen["kern"];
 }
 
 // Bytes no two offsets of which repeat with a short period (a misplaced chunk shows).
