@@ -408,6 +408,36 @@ TEST_F(LookupTest, NodeApiReachesLowerTreesDeeperThanPathMax) {
   EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == 0) << "the old name is a whiteout";
 }
 
+// A node the kernel forgot leaves the lookup cache (its memory goes), and so does its
+// directory once forgotten and childless; nodes still held stay cached.
+TEST_F(LookupTest, ForgottenNodesLeaveTheLookupCache) {
+  Stack s = MakeStack("s", 1);
+  PutFile(s.lower(0) + "/d/f", "x");
+  PutFile(s.lower(0) + "/d/g", "y");
+  auto u = OpenEngine(s.Options());
+  ASSERT_TRUE(u);
+  auto d = u->Lookup(kRoot, kRootNode, "d");
+  ASSERT_TRUE(d);
+  auto f = u->Lookup(kRoot, d->node, "f");
+  auto g = u->Lookup(kRoot, d->node, "g");
+  ASSERT_TRUE(f && g);
+  EXPECT_EQ(u->NodeCount(), 4u);
+  auto layer_lookups = [&] { return u->stats().layer_lookups; };
+  uint64_t before = layer_lookups();
+  ASSERT_TRUE(u->Lookup(kRoot, d->node, "f"));  // cached: no layer touched
+  EXPECT_EQ(layer_lookups(), before);
+  u->Forget(f->node, 2);
+  u->Forget(d->node, 1);  // g still holds d in the cache
+  EXPECT_EQ(u->NodeCount(), 2u);
+  before = layer_lookups();
+  ASSERT_TRUE(u->Lookup(kRoot, kRootNode, "d"));
+  EXPECT_EQ(layer_lookups(), before) << "d caches g, which is held";
+  auto f2 = u->Lookup(kRoot, d->node, "f");
+  ASSERT_TRUE(f2);
+  EXPECT_GT(layer_lookups(), before) << "f was dropped from the cache";
+  EXPECT_NE(f2->node, f->node);
+}
+
 TEST_F(LookupTest, CacheFollowsEngineChanges) {
   Stack s = MakeStack("s", 2);
   PutFile(s.lower(1) + "/f", "lower");
