@@ -114,6 +114,15 @@ int RunDaemon(const DaemonConfig& config) {
   fuse_lowlevel_ops ops = UnionOperations(config.speed);
 
   std::vector<std::string> args = LibfuseArguments(config);
+  // The kernel's VFS checks a FUSE mount's permissions itself only with default_permissions;
+  // without it, may_delete's ENOTDIR / EISDIR (rmdir of a file, unlink of a directory) and
+  // the sticky bit come before the daemon sees the call, where the kernel's overlay says
+  // EACCES for a directory the caller cannot write (vfs_rename, do_rmdir, do_unlinkat), and
+  // dentries the kernel caches are walked without a search permission check. With it the
+  // kernel checks the caller (uid, gid, all groups) against the attributes the engine reports,
+  // in its own order; the engine still checks too.
+  args.push_back("-o");
+  args.push_back("default_permissions");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
