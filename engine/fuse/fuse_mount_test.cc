@@ -1110,17 +1110,28 @@ bool SettleForgets(DaemonProcess& daemon, size_t nodes) {
 // flat. VmRSS is read once the kernel's forgets are in (SettleForgets), so it counts what the
 // daemon keeps; from one round to the next the allocator's pages differ by a few hundred KiB
 // (measured: 5.96 to 6.21 MiB over six rounds of 50,000), hence the bounds: 1 MiB from round 2
-// to round 6, 2 MiB for the rm -rf, 6 MiB above the start for round 2. Before the trims after
-// forgets the daemon kept every freed node (round 1: 4.2 -> 37.7 MiB for 50,000 names).
+// to round 6, 2 MiB for the rm -rf, 6 MiB above the start for round 2 (ASan: see below). Before
+// the trims after forgets the daemon kept every freed node (round 1: 4.2 -> 37.7 MiB for 50,000
+// names).
 TEST_F(FuseMountTest, LongRunKeepsDescriptorsAndMemoryFlat) {
   int names = 20000;
   if (const char* s = std::getenv("OVLAB_FUSE_LEAK_NAMES")) names = std::atoi(s);
 #if defined(__SANITIZE_ADDRESS__)
   // ASan keeps freed memory in a 256 MiB quarantine, which the RSS would count as a leak; without
   // it freed chunks are reused, so a flat RSS still means no leak (and LSan checks at exit).
-  std::string asan = "quarantine_size_mb=0";
+  // Its allocator gives nothing back at malloc_trim, only on a timer, which is turned off here
+  // so that no reading races it: the RSS keeps its peak, and what its per-thread caches hold
+  // moves it (measured over three runs: +0.4 to 1 MiB a round, +9 to 13 MiB for the rm -rf),
+  // so the bounds here are looser and the one against the start is for glibc's malloc only; a
+  // real leak is LSan's, which makes the daemon exit non-zero (StopFuse checks).
+  std::string asan = "quarantine_size_mb=0:allocator_release_to_os_interval_ms=-1";
   if (const char* o = std::getenv("ASAN_OPTIONS")) asan = std::string(o) + ":" + asan;
   ::setenv("ASAN_OPTIONS", asan.c_str(), 1);
+  constexpr bool kGlibcMalloc = false;
+  constexpr uint64_t kRoundSlack = 6ull << 20, kTreeSlack = 24ull << 20;
+#else
+  constexpr bool kGlibcMalloc = true;
+  constexpr uint64_t kRoundSlack = 1ull << 20, kTreeSlack = 2ull << 20;
 #endif
   ASSERT_TRUE(MakeDir(Path("upper/churn"), 0755));
   StartFuse();
@@ -1172,9 +1183,11 @@ TEST_F(FuseMountTest, LongRunKeepsDescriptorsAndMemoryFlat) {
   for (uint64_t m : rss) trace += StrPrintf(" %llu", static_cast<unsigned long long>(m >> 10));
   trace += StrPrintf(", after rm -rf %llu", static_cast<unsigned long long>(*rss_rm >> 10));
   constexpr uint64_t kMiB = 1ull << 20;
-  EXPECT_LE(rss[1], *rss_start + 6 * kMiB) << trace;
-  EXPECT_LE(rss[5], rss[1] + kMiB) << trace;
-  EXPECT_LE(*rss_rm, rss[1] + 2 * kMiB) << trace;
+  if (kGlibcMalloc) {
+    EXPECT_LE(rss[1], *rss_start + 6 * kMiB) << trace;
+  }
+  EXPECT_LE(rss[5], rss[1] + kRoundSlack) << trace;
+  EXPECT_LE(*rss_rm, rss[1] + kTreeSlack) << trace;
   EXPECT_LE(*fds_end, *fds_round2 + 2)
       << "descriptors after round 2 " << *fds_round2 << ", at the end " << *fds_end;
   std::cout << "[ info ] " << trace << "\n";
