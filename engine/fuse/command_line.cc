@@ -408,8 +408,8 @@ Overlay options (as the kernel's overlay):
   ro               mount read-only
 
 Generic FUSE/mount options passed to libfuse: allow_other (on by default so every user can
-use the mount; -o ovlab_allow_other=off to drop it), allow_root, default_permissions (not
-needed: the engine checks permissions with the caller's uid, gid and groups), dev and suid
+use the mount; -o ovlab_allow_other=off to drop it), allow_root, default_permissions (always
+on: the kernel checks permissions in the VFS's order, as on an overlay mount), dev and suid
 (on by default, as on a kernel overlay mount; nodev, nosuid turn them off), auto_unmount,
 fsname=, max_read=, nosuid, nodev, noexec, noatime, ... (mount(8)-only options such as
 defaults, nofail, _netdev and x-* are ignored).

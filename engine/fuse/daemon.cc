@@ -1,12 +1,16 @@
 #include "fuse/daemon.h"
 
 #include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/fs.h"
@@ -42,6 +46,46 @@ Status CheckMountPoint(const std::string& path) {
   return {};
 }
 
+// Answers SIGUSR1 with the node count (daemon.h). The signal is blocked in every thread (the
+// loop's workers inherit the mask of the thread that starts them) and taken by sigwait in a
+// thread of its own, which may lock and print, as a handler may not.
+class NodeCountOnSignal {
+ public:
+  // Before the mount appears: from then on a SIGUSR1 waits for the thread instead of killing.
+  static void Block() {
+    sigset_t set = Signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+  explicit NodeCountOnSignal(ServerContext& ctx) : ctx_(ctx), set_(Signals()) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~NodeCountOnSignal() {
+    stop_ = true;
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+ private:
+  static sigset_t Signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    return set;
+  }
+  void Run() {
+    for (int sig = 0; sigwait(&set_, &sig) == 0 && !stop_;) {
+      std::fprintf(stderr, "%s: nodes %zu\n", kProgramName,
+                   ctx_.memory.SettledNodeCount(*ctx_.engine));
+      std::fflush(stderr);
+    }
+  }
+
+  ServerContext& ctx_;
+  sigset_t set_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 int Serve(fuse_session* se, const SpeedOptions& speed) {
   if (!speed.multithread) return fuse_session_loop(se);
   std::unique_ptr<fuse_loop_config, LoopConfigDeleter> loop(fuse_loop_cfg_create());
@@ -70,6 +114,15 @@ int RunDaemon(const DaemonConfig& config) {
   fuse_lowlevel_ops ops = UnionOperations(config.speed);
 
   std::vector<std::string> args = LibfuseArguments(config);
+  // The kernel's VFS checks a FUSE mount's permissions itself only with default_permissions;
+  // without it, may_delete's ENOTDIR / EISDIR (rmdir of a file, unlink of a directory) and
+  // the sticky bit come before the daemon sees the call, where the kernel's overlay says
+  // EACCES for a directory the caller cannot write (vfs_rename, do_rmdir, do_unlinkat), and
+  // dentries the kernel caches are walked without a search permission check. With it the
+  // kernel checks the caller (uid, gid, all groups) against the attributes the engine reports,
+  // in its own order; the engine still checks too.
+  args.push_back("-o");
+  args.push_back("default_permissions");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
@@ -81,6 +134,7 @@ int RunDaemon(const DaemonConfig& config) {
     return 1;
   }
   ctx.session = se.get();
+  NodeCountOnSignal::Block();
   if (fuse_set_signal_handlers(se.get()) != 0) {
     PrintError("cannot install signal handlers");
     return 1;
@@ -91,7 +145,11 @@ int RunDaemon(const DaemonConfig& config) {
     return 1;
   }
   fuse_daemonize(config.foreground ? 1 : 0);
-  int rc = Serve(se.get(), config.speed);
+  int rc;
+  {
+    NodeCountOnSignal node_count(ctx);  // after fuse_daemonize, whose fork keeps no thread
+    rc = Serve(se.get(), config.speed);
+  }
   fuse_session_unmount(se.get());
   fuse_remove_signal_handlers(se.get());
   // The loop returns the number of the signal that ended it (a clean shutdown) or -errno.

@@ -10,6 +10,10 @@ namespace ovlab::fuse {
 // mount exists (bad layers, mount refused) are one line on stderr; nothing is left mounted.
 // Without config.foreground it detaches after the mount is live (the caller's wait for the
 // parent's exit is the wait for the mount).
+//
+// SIGUSR1 makes it write one line to stderr, "ovlab-fuse: nodes N": the nodes the kernel holds,
+// counted once no forget is under way and the memory of forgotten ones was given back (tests
+// wait on it after dropping the kernel's dentries, instead of sleeping, before reading VmRSS).
 int RunDaemon(const DaemonConfig& config);
 
 }  // namespace ovlab::fuse

@@ -1,5 +1,6 @@
 #include "fuse/union_ops.h"
 
+#include <malloc.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -159,12 +160,14 @@ void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
 }
 
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  Forget(req, ino, nlookup);
+  Ctx(req).memory.Forgetting(Engine(req), [&] { Forget(req, ino, nlookup); });
   fuse_reply_none(req);
 }
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
-  for (size_t i = 0; i < count; ++i) Forget(req, forgets[i].ino, forgets[i].nlookup);
+  Ctx(req).memory.Forgetting(Engine(req), [&] {
+    for (size_t i = 0; i < count; ++i) Forget(req, forgets[i].ino, forgets[i].nlookup);
+  });
   fuse_reply_none(req);
 }
 
@@ -609,6 +612,19 @@ void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
 }
 
 }  // namespace
+
+size_t ForgottenMemory::SettledNodeCount(const unionfs::Union& engine) {
+  std::lock_guard lock(mu_);
+  return engine.NodeCount();
+}
+
+void ForgottenMemory::Forgotten(size_t freed, size_t left) {
+  pending_ += freed;
+  if (pending_ < kTrimAfter && left > left_at_trim_ / 2) return;
+  pending_ = 0;
+  left_at_trim_ = left;
+  ::malloc_trim(0);
+}
 
 fuse_lowlevel_ops UnionOperations(const SpeedOptions& speed) {
   fuse_lowlevel_ops ops{};

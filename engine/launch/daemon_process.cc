@@ -155,8 +155,14 @@ Result<int> DaemonProcess::Wait(std::chrono::milliseconds timeout) {
 }
 
 std::string DaemonProcess::Output() const {
-  auto text = ReadFileText(StrPrintf("/proc/self/fd/%d", output_.get()));
-  return text ? *text : std::string();
+  // Read through the memfd itself: its /proc/self/fd link is a magic link that the store's
+  // O_NOFOLLOW file reads refuse.
+  std::string out;
+  char buf[4096];
+  for (ssize_t n;
+       (n = ::pread(output_.get(), buf, sizeof buf, static_cast<off_t>(out.size()))) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  return out;
 }
 
 Result<size_t> DaemonProcess::OpenFdCount() const {

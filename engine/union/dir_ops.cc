@@ -225,8 +225,7 @@ std::string RedirectFor(const Node& node, bool samedir) {
 
 }  // namespace
 
-// Two names are one object for rename (a no-op) only when they share an upper inode: lower hard
-// links are separate overlay inodes without the index feature, so the kernel renames them.
+// Two names are one object for rename (a no-op) only when they share an upper inode.
 bool Union::Impl::SameUpperObject(const Node& a, const Node& b) {
   if (!a.upper || !b.upper) return false;
   auto ea = UpperEntry(a), eb = UpperEntry(b);
@@ -235,29 +234,43 @@ bool Union::Impl::SameUpperObject(const Node& a, const Node& b) {
   return sa && sb && sa->st_ino == sb->st_ino && sa->st_dev == sb->st_dev;
 }
 
+// The checks come in the kernel's order, so that where several errors apply the caller gets the
+// kernel's errno: do_renameat2 (fs/namei.c: flags, EROFS, the lookups, RENAME_NOREPLACE /
+// RENAME_EXCHANGE, the ancestor traps), vfs_rename (the same object, may_delete / may_create,
+// the cross-directory write check), then ovl_rename (fs/overlayfs/dir.c: EXDEV for a directory
+// it cannot move, before it looks at the target's contents for ENOTEMPTY).
 SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::string_view oname,
                                     const NodePtr& ndir, std::string_view nname, unsigned flags) {
+  // do_renameat2
   if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE | RENAME_EXCHANGE)) return SysFail(EINVAL);
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return SysFail(EINVAL);
   const bool exchange = flags & RENAME_EXCHANGE;
-  if (read_only()) return SysFail(EROFS);
   if (!odir->is_dir() || !ndir->is_dir()) return SysFail(ENOTDIR);
   if (!IsPlainName(oname) || !IsPlainName(nname)) return SysFail(EBUSY);
-  if (nname.size() > NAME_MAX) return SysFail(ENAMETOOLONG);
+  if (read_only()) return SysFail(EROFS);
   auto oc = Child(odir, oname);
   if (!oc) return SysFail(oc.error());
   NodePtr old = *oc;
+  if (nname.size() > NAME_MAX) return SysFail(ENAMETOOLONG);
   NodePtr target;
   if (auto nc = Child(ndir, nname); nc) {
     target = *nc;
   } else if (nc.error() != ENOENT) {
     return SysFail(nc.error());
   }
-  if (exchange && !target) return SysFail(ENOENT);
   if ((flags & RENAME_NOREPLACE) && target) return SysFail(EEXIST);
-  if (target == old) return {};
+  if (exchange && !target) return SysFail(ENOENT);
+  // The traps of lock_rename: the source may not go below itself, the target may not be an
+  // ancestor of the source (it would not be empty).
+  if (old->is_dir() && IsAncestorOrSelf(old, ndir)) return SysFail(EINVAL);
+  if (target && target != old && target->is_dir() && IsAncestorOrSelf(target, odir))
+    return SysFail(exchange ? EINVAL : ENOTEMPTY);
 
-  // The VFS checks (may_delete / may_create, directory rules).
+  // vfs_rename: one object under both names is a no-op (also two names of one upper inode:
+  // lower hard links are separate overlay inodes without the index feature, the kernel renames
+  // those), then may_delete of the source, may_create or may_delete of the target.
+  if (target == old) return {};
+  if (target && !old->is_dir() && SameUpperObject(*old, *target)) return {};
   auto ost = PermStatOf(*odir), nst = PermStatOf(*ndir), vst = PermStatOf(*old);
   if (!ost || !nst || !vst) return SysFail(EIO);
   if (auto p = CheckPermission(cred, *ost, kMayWrite | kMayExec); !p) return p;
@@ -266,21 +279,29 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
   if (target) {
     auto tst = PermStatOf(*target);
     if (!tst) return SysFail(tst.error());
-    if (!old->is_dir() && SameUpperObject(*old, *target)) return {};
     if (auto p = CheckSticky(cred, *nst, *tst); !p) return p;
     if (!exchange) {
       if (old->is_dir() && !target->is_dir()) return SysFail(ENOTDIR);
       if (!old->is_dir() && target->is_dir()) return SysFail(EISDIR);
     }
-    if (exchange && target->is_dir() && odir != ndir) {
+  }
+  if (odir != ndir) {  // a directory moving to another parent gets its ".." changed
+    if (old->is_dir()) {
+      if (auto p = CheckPermission(cred, *vst, kMayWrite); !p) return p;
+    }
+    if (exchange && target->is_dir()) {
+      auto tst = PermStatOf(*target);
+      if (!tst) return SysFail(tst.error());
       if (auto p = CheckPermission(cred, *tst, kMayWrite); !p) return p;
     }
   }
-  if (old->is_dir() && odir != ndir) {
-    if (auto p = CheckPermission(cred, *vst, kMayWrite); !p) return p;
-  }
-  if (old->is_dir() && IsAncestorOrSelf(old, ndir)) return SysFail(EINVAL);
-  if (exchange && target->is_dir() && IsAncestorOrSelf(target, odir)) return SysFail(EINVAL);
+
+  // ovl_rename. RN1: a directory with lower parts moves only by redirect (EXDEV, which mv(1)
+  // answers by copying), whatever the target holds.
+  const bool redirect_on = options.redirect_dir || options.metacopy;
+  auto has_lower = [](const NodePtr& n) { return !n->lowers.empty(); };
+  if (old->is_dir() && has_lower(old) && !redirect_on) return SysFail(EXDEV);
+  if (exchange && target->is_dir() && has_lower(target) && !redirect_on) return SysFail(EXDEV);
   // As the kernel, a pure upper target dir (no lower part, no origin: it cannot hold whiteouts)
   // is left to the upper filesystem, whose answer when it is not empty varies (xfs: EEXIST).
   const bool onto_pure_upper_dir = target && !exchange && target->is_dir() && target->upper &&
@@ -288,12 +309,6 @@ SysResult<void> Union::Impl::Rename(const Cred& cred, const NodePtr& odir, std::
   if (target && !exchange && target->is_dir() && !onto_pure_upper_dir) {
     if (auto e = CheckEmptyDir(target); !e) return SysFail(e.error());
   }
-
-  // RN1: a directory with lower parts moves only by redirect.
-  const bool redirect_on = options.redirect_dir || options.metacopy;
-  auto has_lower = [](const NodePtr& n) { return !n->lowers.empty(); };
-  if (old->is_dir() && has_lower(old) && !redirect_on) return SysFail(EXDEV);
-  if (exchange && target->is_dir() && has_lower(target) && !redirect_on) return SysFail(EXDEV);
 
   const bool samedir = odir == ndir;
   const bool old_needs_whiteout = !exchange && LowerPositive(odir, oname);

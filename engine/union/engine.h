@@ -99,6 +99,13 @@ struct Union::Impl {
   void CacheChild(const NodePtr& dir, const NodePtr& child);
   void Evict(const NodePtr& dir, const std::string& name);
   void ForgetNegative(const NodePtr& dir, const std::string& name);
+  // A node no one holds any more (no lookup count) leaves the lookup cache once it caches no
+  // children itself, as the kernel's unused dentries go: memory follows what the FUSE kernel
+  // holds, not every name ever looked up. A forgotten parent left childless follows it.
+  void DropForgotten(NodePtr node);
+  // Names known absent, per directory, before the set starts over (a walk over many missing
+  // names must not grow it without end; the kernel reclaims negative dentries too).
+  static constexpr size_t kNegativesPerDir = 4096;
   Entry MakeEntry(const NodePtr& node, const struct stat& st);  // counts a lookup
   // The upper dir of a directory node, for *at calls: the upper root's fd for the root, else
   // kept open for the kDirFds directories used last (no path walk per call). An evicted fd

@@ -55,15 +55,39 @@ std::string JoinRel(std::string_view dir, std::string_view name) {
   return out;
 }
 
-SysResult<UniqueFd> OpenIn(const Layer& layer, std::string_view rel, int flags, mode_t mode) {
+namespace {
+
+// openat2 of `rel` (shorter than PATH_MAX) beneath the directory `dirfd`.
+SysResult<UniqueFd> OpenBeneath(int dirfd, std::string_view rel, int flags, mode_t mode) {
   struct open_how how {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   std::string path = rel.empty() ? std::string(".") : std::string(rel);
-  long fd = ::syscall(SYS_openat2, layer.root.get(), path.c_str(), &how, sizeof(how));
+  long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how));
   if (fd < 0) return SysFail(errno);
   return UniqueFd(static_cast<int>(fd));
+}
+
+}  // namespace
+
+// A layer path may be longer than one syscall takes (PATH_MAX) while each of its names fits
+// NAME_MAX, as in the kernel's overlay, which walks dentries and never needs the whole path: such
+// a path is opened in pieces, each directory beneath the one before (so still beneath the root,
+// and a symlink anywhere is still ELOOP).
+SysResult<UniqueFd> OpenIn(const Layer& layer, std::string_view rel, int flags, mode_t mode) {
+  int at = layer.root.get();
+  UniqueFd dir;
+  while (rel.size() >= PATH_MAX) {
+    size_t cut = rel.rfind('/', PATH_MAX - 1);
+    if (cut == std::string_view::npos || cut == 0) return SysFail(ENAMETOOLONG);
+    auto next = OpenBeneath(at, rel.substr(0, cut), O_PATH | O_DIRECTORY, 0);
+    if (!next) return SysFail(next.error());
+    dir = std::move(*next);
+    at = dir.get();
+    rel.remove_prefix(cut + 1);
+  }
+  return OpenBeneath(at, rel, flags, mode);
 }
 
 SysResult<UniqueFd> OpenNameAt(int dirfd, std::string_view name, int flags) {

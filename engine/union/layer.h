@@ -32,8 +32,9 @@ bool IsPlainName(std::string_view name);
 // "a/b" + "c" -> "a/b/c"; "" + "c" -> "c". Paths inside layers are relative, "" is the root.
 std::string JoinRel(std::string_view dir, std::string_view name);
 
-// openat2 beneath the layer root; `rel` is "" for the root itself. O_NOFOLLOW applies to the last
-// component (O_PATH | O_NOFOLLOW on a symlink gives the symlink); any other symlink is ELOOP.
+// openat2 beneath the layer root; `rel` is "" for the root itself, of any length (a path past
+// PATH_MAX is opened in pieces). O_NOFOLLOW applies to the last component (O_PATH | O_NOFOLLOW on
+// a symlink gives the symlink); any other symlink is ELOOP.
 SysResult<UniqueFd> OpenIn(const Layer& layer, std::string_view rel, int flags, mode_t mode = 0);
 // openat of one plain name (IsPlainName) in a directory fd already inside a layer: nothing to
 // resolve, so no walk can leave the layer; O_NOFOLLOW is added (a final symlink is not followed).

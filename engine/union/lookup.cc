@@ -150,6 +150,17 @@ void Union::Impl::ForgetNegative(const NodePtr& dir, const std::string& name) {
   dir->negatives.erase(name);
 }
 
+void Union::Impl::DropForgotten(NodePtr node) {
+  while (node->parent && node->nlookup == 0 && node->children.empty()) {
+    NodePtr parent = node->parent;
+    auto it = parent->children.find(node->name);
+    if (it == parent->children.end() || it->second != node) return;
+    parent->children.erase(it);
+    DropDirFd(*node);
+    node = std::move(parent);
+  }
+}
+
 SysResult<Union::Impl::DirFd> Union::Impl::UpperDirFd(const NodePtr& dir) {
   if (!upper) return SysFail(EROFS);
   if (!dir->parent) return DirFd{nullptr, upper->root.get()};
@@ -251,6 +262,7 @@ SysResult<NodePtr> Union::Impl::Child(const NodePtr& dir, std::string_view name)
   if (found) {
     CacheChild(dir, *found);
   } else if (found.error() == ENOENT) {
+    if (dir->negatives.size() >= kNegativesPerDir) dir->negatives.clear();
     dir->negatives.emplace(name);
   }
   return found;

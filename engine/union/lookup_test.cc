@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "base/strings.h"
+#include "base/unique_fd.h"
 #include "union/union_test_support.h"
 
 namespace ovlab::unionfs::testing {
@@ -337,6 +339,103 @@ TEST_F(LookupTest, WarmLookupsDoNotTouchLayersAndIndexSkipsEmptyLayers) {
   ASSERT_TRUE(p->Stat(kRoot, "/bottom"));
   EXPECT_GE(p->stats().layer_lookups, 128u);
   EXPECT_EQ(Describe(EngineView(*p)), Describe(EngineView(*u)));
+}
+
+// The directory chain `names` below `dir` (made where missing) as an O_PATH fd of its bottom.
+UniqueFd MakeChainAt(const std::string& dir, const std::vector<std::string>& names) {
+  UniqueFd at(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  for (const auto& name : names) {
+    (void)::mkdirat(at.get(), name.c_str(), 0755);
+    at.reset(::openat(at.get(), name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
+  return at;
+}
+
+// 20 levels of 255-byte names (over 5 KiB of path) merged from two lowers: the node API, which
+// ovlab-fuse uses, reaches, reads, copies up, renames and lists the bottom as the kernel's
+// overlay does; no layer path handed to a syscall may reach PATH_MAX. The path API takes the
+// whole path as one string and fails ENAMETOOLONG as a syscall would.
+TEST_F(LookupTest, NodeApiReachesLowerTreesDeeperThanPathMax) {
+  Stack s = MakeStack("deep", 2);
+  std::vector<std::string> names;
+  for (int i = 0; i < 20; ++i) names.push_back(StrPrintf("l%02d", i) + std::string(252, 'd'));
+  MakeChainAt(s.lower(0), names);
+  UniqueFd bottom = MakeChainAt(s.lower(1), names);
+  int fd = ::openat(bottom.get(), "file", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "deep", 4), 4);
+  ::close(fd);
+  auto u = OpenEngine(s.Options());
+  ASSERT_TRUE(u);
+
+  NodeId dir = kRootNode;
+  std::string path;
+  for (const auto& name : names) {
+    auto e = u->Lookup(kRoot, dir, name);
+    ASSERT_TRUE(e) << path.size() << ": " << ErrnoText(e.error());
+    dir = e->node;
+    path += "/" + name;
+  }
+  auto file = u->Lookup(kRoot, dir, "file");
+  ASSERT_TRUE(file) << ErrnoText(file.error());
+  EXPECT_EQ(file->attr.st_size, 4);
+  auto h = u->Open(kRoot, file->node, O_RDWR);  // copies the file and its 20 parents up
+  ASSERT_TRUE(h) << ErrnoText(h.error());
+  char buf[8] = {};
+  EXPECT_EQ(u->Read(*h, buf, sizeof(buf), 0).value_or(0), 4u);
+  EXPECT_EQ(std::string(buf, 4), "deep");
+  ASSERT_TRUE(u->Write(*h, "D", 1, 0));
+  ASSERT_TRUE(u->Release(*h));
+  ASSERT_TRUE(u->Rename(kRoot, dir, "file", dir, "moved", 0));
+  auto d = u->OpenDir(kRoot, dir);
+  ASSERT_TRUE(d);
+  auto entries = u->ReadDir(*d, 0);
+  ASSERT_TRUE(entries);
+  std::set<std::string> listed;
+  for (const auto& e : *entries) listed.insert(e.name);
+  EXPECT_EQ(listed, (std::set<std::string>{".", "..", "moved"}));
+  ASSERT_TRUE(u->ReleaseDir(*d));
+  EXPECT_EQ(u->Stat(kRoot, path + "/moved").error(), ENAMETOOLONG);
+
+  UniqueFd upper = MakeChainAt(s.upper(), names);
+  fd = ::openat(upper.get(), "moved", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << "copied up into the upper layer";
+  EXPECT_EQ(::read(fd, buf, sizeof(buf)), 4);
+  ::close(fd);
+  EXPECT_EQ(std::string(buf, 4), "Deep");
+  struct stat st {};
+  ASSERT_EQ(::fstatat(upper.get(), "file", &st, AT_SYMLINK_NOFOLLOW), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == 0) << "the old name is a whiteout";
+}
+
+// A node the kernel forgot leaves the lookup cache (its memory goes), and so does its
+// directory once forgotten and childless; nodes still held stay cached.
+TEST_F(LookupTest, ForgottenNodesLeaveTheLookupCache) {
+  Stack s = MakeStack("s", 1);
+  PutFile(s.lower(0) + "/d/f", "x");
+  PutFile(s.lower(0) + "/d/g", "y");
+  auto u = OpenEngine(s.Options());
+  ASSERT_TRUE(u);
+  auto d = u->Lookup(kRoot, kRootNode, "d");
+  ASSERT_TRUE(d);
+  auto f = u->Lookup(kRoot, d->node, "f");
+  auto g = u->Lookup(kRoot, d->node, "g");
+  ASSERT_TRUE(f && g);
+  EXPECT_EQ(u->NodeCount(), 4u);
+  auto layer_lookups = [&] { return u->stats().layer_lookups; };
+  uint64_t before = layer_lookups();
+  ASSERT_TRUE(u->Lookup(kRoot, d->node, "f"));  // cached: no layer touched
+  EXPECT_EQ(layer_lookups(), before);
+  u->Forget(f->node, 2);
+  u->Forget(d->node, 1);  // g still holds d in the cache
+  EXPECT_EQ(u->NodeCount(), 2u);
+  before = layer_lookups();
+  ASSERT_TRUE(u->Lookup(kRoot, kRootNode, "d"));
+  EXPECT_EQ(layer_lookups(), before) << "d caches g, which is held";
+  auto f2 = u->Lookup(kRoot, d->node, "f");
+  ASSERT_TRUE(f2);
+  EXPECT_GT(layer_lookups(), before) << "f was dropped from the cache";
+  EXPECT_NE(f2->node, f->node);
 }
 
 TEST_F(LookupTest, CacheFollowsEngineChanges) {

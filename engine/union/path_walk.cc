@@ -93,10 +93,13 @@ SysResult<ParentAndName> Union::Impl::WalkParent(const Cred& cred, std::string_v
   size_t slash = trimmed.rfind('/');
   std::string_view dir_part = slash == std::string_view::npos ? "" : trimmed.substr(0, slash + 1);
   out.name = std::string(slash == std::string_view::npos ? trimmed : trimmed.substr(slash + 1));
-  if (out.name.size() > NAME_MAX) return SysFail(ENAMETOOLONG);
+  // As the kernel's walk, left to right: a missing or non-directory parent (ENOENT, ENOTDIR) or
+  // one the caller cannot search (EACCES) decides before the last name's length, which only its
+  // lookup checks (ENAMETOOLONG).
   auto dir = Walk(cred, dir_part, true);
   if (!dir) return SysFail(dir.error());
   if (auto p = MayLookup(cred, *dir); !p) return SysFail(p.error());
+  if (out.name.size() > NAME_MAX) return SysFail(ENAMETOOLONG);
   out.dir = *dir;
   return out;
 }

@@ -106,7 +106,14 @@ void Union::Forget(NodeId id, uint64_t nlookup) {
   NodePtr node = impl_->GetNode(id);
   if (!node || id == kRootNode) return;
   node->nlookup = nlookup >= node->nlookup ? 0 : node->nlookup - nlookup;
-  if (node->nlookup == 0) impl_->nodes.erase(id);
+  if (node->nlookup > 0) return;
+  impl_->nodes.erase(id);
+  impl_->DropForgotten(std::move(node));
+}
+
+size_t Union::NodeCount() const {
+  Lock lock(impl_->mu);
+  return impl_->nodes.size();
 }
 
 SysResult<struct stat> Union::GetAttr(const Cred&, NodeId id) {

@@ -135,6 +135,8 @@ class Union {
   // Forgets cached lookups, attributes and directory indexes (for cold measurements). Nodes with
   // a lookup count keep their ids.
   void DropCaches();
+  // Nodes with a lookup count, the root included: what a FUSE kernel holds.
+  size_t NodeCount() const;
 
   // ---- Node level -------------------------------------------------------------------------------
   SysResult<Entry> Lookup(const Cred& cred, NodeId parent, std::string_view name);
