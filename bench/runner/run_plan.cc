@@ -35,6 +35,8 @@ RunPlan Quick() {
   p.stat_wheres = {"bottom", "missing"};
   p.open_wheres = {"bottom"};
   p.cold_wheres = {"bottom"};
+  p.wide_readdir_layers = 4;
+  p.wide_readdir_entries = 200;
   p.random_file_bytes = 8 * MiB;
   p.random_writes = 128;
   p.create_files = 200;
@@ -79,6 +81,8 @@ RunPlan Default() {
   // Bottom and missing walk every layer: the deep-lookup cases; top is timed warm with stat.
   p.open_wheres = {"bottom", "missing"};
   p.cold_wheres = {"bottom", "missing"};
+  p.wide_readdir_layers = 8;  // fuse_bench's listing (it also had 100 names in every layer)
+  p.wide_readdir_entries = 4100;
   p.random_file_bytes = 64 * MiB;
   p.random_writes = 512;
   p.create_files = 1000;
@@ -112,6 +116,8 @@ RunPlan Full() {
   p.cold_depths = p.depths;
   p.stat_wheres = p.open_wheres = p.cold_wheres = {"top", "middle", "bottom", "missing"};
   p.kernel_extra_depth = 500;
+  p.wide_readdir_layers = 8;
+  p.wide_readdir_entries = 4100;
   p.random_file_bytes = GiB;
   p.random_writes = 4096;
   p.create_files = 10000;

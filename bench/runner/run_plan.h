@@ -56,6 +56,9 @@ struct RunPlan {
   std::vector<uint32_t> depths, cold_depths;
   std::vector<std::string> stat_wheres, open_wheres, cold_wheres;
   uint32_t kernel_extra_depth = 0;  // a deeper stack for kernel targets only (500), 0 = none
+  // readdir of a wide listing (fuse_bench's: 4,100 names over 8 layers), warm and cold; the deep
+  // stacks list 4 names a layer. 0 layers = none.
+  uint32_t wide_readdir_layers = 0, wide_readdir_entries = 0;
   // Flat targets (vfs, btrfs: lookups cost the same at any depth) build a deep stack by copying
   // the tree (vfs) or snapshotting it (btrfs, a transaction each) once per layer: the deepest
   // stack built for them (0 = no limit).

@@ -6,7 +6,7 @@ bench=$1 check=$2 work=$3
 mkdir -p "$work"
 out="$work/bench-smoke.json"
 rm -f "$out"
-filter='^(copy_up/(overlay2|engine)/ext4/bytes:4096/dense/|copy_up/btrfs/btrfs/bytes:4096/dense/|bound/(copy|dd)/ext4/|inode_usage/btrfs/btrfs/profile:mini/|inode_usage/overlay2/ext4/profile:mini/|lookup/(overlay2|engine|fuse-overlayfs)/ext4/depth:1/where:bottom/op:stat/warm|readdir/(overlay|engine)/ext4/layers:1/|mount/overlay2/ext4/layers:1/|write_heavy/vfs/ext4/op:fsync|copy_up/overlay2/ext4/bytes:1048576/dense/cold|copy_up/(engine|fuse)/ext4/bytes:4096/strategy:(read_write|copy_file_range)/|write_heavy/(engine|fuse)/ext4/op:(seq|create_unlink))'
+filter='^(copy_up/(overlay2|engine)/ext4/bytes:4096/dense/|copy_up/btrfs/btrfs/bytes:4096/dense/|bound/(copy|dd)/ext4/|inode_usage/btrfs/btrfs/profile:mini/|inode_usage/overlay2/ext4/profile:mini/|lookup/(overlay2|engine|fuse-overlayfs)/ext4/depth:1/where:bottom/op:stat/warm|readdir/(overlay|engine)/ext4/layers:1/|readdir/fuse/ext4/layers:4/entries:200/|mount/overlay2/ext4/layers:1/|write_heavy/vfs/ext4/op:fsync|copy_up/overlay2/ext4/bytes:1048576/dense/cold|copy_up/(engine|fuse)/ext4/bytes:4096/strategy:(read_write|copy_file_range)/|write_heavy/(engine|fuse)/ext4/op:(seq|create_unlink))'
 # --fuse-options reaches ovlab-fuse (a bad option would fail the fuse rows) and the context.
 "$bench" --profile quick --benchmark_filter="$filter" --benchmark_repetitions=1 --out "$out" \
   --fuse-options ovlab_entry_timeout=2
@@ -24,6 +24,7 @@ filter='^(copy_up/(overlay2|engine)/ext4/bytes:4096/dense/|copy_up/btrfs/btrfs/b
   --expect '^write_heavy/engine/ext4/op:seqread_direct/bytes:' \
   --expect '^write_heavy/fuse/ext4/op:seqwrite/bytes:' \
   --expect '^write_heavy/fuse/ext4/op:create_unlink/files:' \
+  --expect '^readdir/fuse/ext4/layers:4/entries:200/cold' \
   --expect-counter '^lookup/engine/.*/warm=cpu_us' \
   --expect-context-value 'target.fuse=options: ovlab_entry_timeout=2'
 # Nothing of the run may stay mounted.
