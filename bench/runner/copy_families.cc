@@ -49,10 +49,10 @@ uint64_t ExpectedBytesCopied(const std::string& target, Backing b, uint64_t size
   TargetInfo t = DescribeTarget(target);
   if (!t.copies_up) return 0;
   if (emptied && !t.truncate_copies_data) return 0;
-  bool clones = strategy == io::CopyStrategy::kClone ||
-                ((strategy == io::CopyStrategy::kAuto ||
-                  strategy == io::CopyStrategy::kCopyFileRange) &&
-                 Reflinks(b) && t.clones_on_reflink);
+  bool clones =
+      strategy == io::CopyStrategy::kClone ||
+      ((strategy == io::CopyStrategy::kAuto || strategy == io::CopyStrategy::kCopyFileRange) &&
+       Reflinks(b) && t.clones_on_reflink);
   if (clones) return 0;
   return sparse ? std::min(size, kSparseData) : size;
 }
@@ -102,8 +102,7 @@ struct CopyCase {
 
 // What precedes the timed copy-up: the first write for `second`; the backing quiesced and every
 // cache dropped for `cold`; the name looked up for `warm`; else a sync.
-Status PrepareCopyUp(Session& s, Stack& stack, Backing b, const std::string& path,
-                     CopyVariant v) {
+Status PrepareCopyUp(Session& s, Stack& stack, Backing b, const std::string& path, CopyVariant v) {
   if (v == CopyVariant::kSecond) {
     if (auto r = CopyUpOp(stack.view(), path, CopyVariant::kFirst); !r) {
       return Fail(r.error(), Errno("first write", r.error()));
@@ -213,9 +212,9 @@ std::vector<CopyCase> CopyCases(const RunPlan& p, const std::string& target, Bac
   }
   if (DescribeTarget(target).copy_strategy && Has(p.strategy_backings, b)) {
     for (uint64_t z : p.strategy_sizes) {
-      for (auto strategy : {io::CopyStrategy::kClone, io::CopyStrategy::kCopyFileRange,
-                            io::CopyStrategy::kIoUring, io::CopyStrategy::kIoUringSplice,
-                            io::CopyStrategy::kReadWrite}) {
+      for (auto strategy :
+           {io::CopyStrategy::kClone, io::CopyStrategy::kCopyFileRange, io::CopyStrategy::kIoUring,
+            io::CopyStrategy::kIoUringSplice, io::CopyStrategy::kReadWrite}) {
         if (strategy == io::CopyStrategy::kClone && !Reflinks(b)) continue;
         cases.push_back({z, false, CopyVariant::kFirst, strategy});
       }
@@ -257,7 +256,8 @@ void RegisterCopyUp(Session& s, const std::string& target, Backing b, bool varia
     auto [size, sparse, strategy] = shape;
     uint32_t files = 0;
     for (const auto& c : cases) {
-      if (ShapeOf(c) == shape) files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
+      if (ShapeOf(c) == shape)
+        files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
     }
     bool dd = !sparse && strategy == io::CopyStrategy::kAuto && WantsDd(s.plan(), target, b, size);
     if (dd) files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
@@ -544,8 +544,8 @@ void TreeInstance(Session& s, const std::string& target, Backing b, TreeOp op,
           return CreateFiles(view, StrPrintf("/new%llu", static_cast<unsigned long long>(n)),
                              p.create_files, false);
         case TreeOp::kCreateUnlink:
-          return CreateUnlinkFiles(
-              view, StrPrintf("/cu%llu", static_cast<unsigned long long>(n)), p.create_unlink_files);
+          return CreateUnlinkFiles(view, StrPrintf("/cu%llu", static_cast<unsigned long long>(n)),
+                                   p.create_unlink_files);
         case TreeOp::kAppend:
           if ((n + 1) * p.append_files > files.size()) return SysFail(ENOSPC);
           return AppendToEach(view, files, n * p.append_files, p.append_files);

@@ -198,9 +198,9 @@ void ReaddirInstance(Session& s, const std::string& target, Backing b, const Ima
 
 void AddReaddir(Session& s, const std::string& target, Backing b, const ImageProfile& profile,
                 bool cold) {
-  std::string name = StrPrintf("readdir/%s/%s/layers:%u/entries:%u/%s", target.c_str(),
-                               scratch::BackingName(b), profile.layers, profile.spread_entries,
-                               cold ? "cold" : "warm");
+  std::string name =
+      StrPrintf("readdir/%s/%s/layers:%u/entries:%u/%s", target.c_str(), scratch::BackingName(b),
+                profile.layers, profile.spread_entries, cold ? "cold" : "warm");
   s.Add(name, cold ? 1 : 5, [&s, target, b, profile, cold](benchmark::State& st) {
     ReaddirInstance(s, target, b, profile, cold, st);
   });

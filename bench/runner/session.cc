@@ -35,9 +35,8 @@ std::string Session::NewPath(scratch::Backing b, const std::string& prefix) {
 Result<Stack*> Session::GetStack(const std::string& target, scratch::Backing b,
                                  const ImageProfile& profile, size_t max_depth,
                                  io::CopyStrategy copy_strategy) {
-  std::string key =
-      StrPrintf("%s/%s/%s/%zu/%s", target.c_str(), scratch::BackingName(b), profile.name.c_str(),
-                max_depth, io::CopyStrategyName(copy_strategy));
+  std::string key = StrPrintf("%s/%s/%s/%zu/%s", target.c_str(), scratch::BackingName(b),
+                              profile.name.c_str(), max_depth, io::CopyStrategyName(copy_strategy));
   if (stack_ && stack_key_ == key) return stack_.get();
   DropStack();
   if (!HasBacking(b))

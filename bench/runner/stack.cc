@@ -145,8 +145,8 @@ Result<std::unique_ptr<Stack>> Stack::Create(const std::string& target, const st
   State& s = *stack->state_;
   if (auto st = MakeDirs(JoinPath(dir, "staging")); !st) return std::unexpected(st.error());
   std::string driver_name = s.info.kind == TargetKind::kDriver ? target : "overlay2";
-  auto driver = drivers::OpenDriver(driver_name,
-                                    {JoinPath(dir, "store"), max_depth, s.OvlabFuseOptions()});
+  auto driver =
+      drivers::OpenDriver(driver_name, {JoinPath(dir, "store"), max_depth, s.OvlabFuseOptions()});
   if (!driver) return std::unexpected(WithContext(driver.error(), target));
   s.driver = std::move(*driver);
   auto image = BuildImage(*s.driver, plan, "img", JoinPath(dir, "staging"));
