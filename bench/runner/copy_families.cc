@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/fs.h"
@@ -36,19 +39,25 @@ bool Reflinks(Backing b) {
 }
 
 // Data bytes the copy-up must move: the file's data (holes skipped), none where the target
-// clones on a reflink filesystem, none for vfs (its container layer is a full copy already).
-// An open with O_TRUNC (`emptied`) copies nothing on the kernel and ovlab's engine; the FUSE
-// peers copy the data first.
+// clones on a reflink filesystem (copy_file_range clones there too), none for vfs and btrfs
+// (their container layer is a full copy or snapshot already: btrfs copies the one 4 KiB block
+// written). An open with O_TRUNC (`emptied`) copies nothing on the kernel and ovlab's engine; the
+// FUSE peers copy the data first.
 uint64_t ExpectedBytesCopied(const std::string& target, Backing b, uint64_t size, bool sparse,
-                             bool emptied = false) {
-  // btrfs has no copy-up: the write copies one 4 KiB block of the snapshot's shared extent.
-  if (target == "vfs" || target == "btrfs") return 0;
-  if (emptied && target != "fuse-overlayfs" && target != "unionfs-fuse") return 0;
-  if (Reflinks(b) && target != "unionfs-fuse") return 0;
+                             bool emptied = false,
+                             io::CopyStrategy strategy = io::CopyStrategy::kAuto) {
+  TargetInfo t = DescribeTarget(target);
+  if (!t.copies_up) return 0;
+  if (emptied && !t.truncate_copies_data) return 0;
+  bool clones =
+      strategy == io::CopyStrategy::kClone ||
+      ((strategy == io::CopyStrategy::kAuto || strategy == io::CopyStrategy::kCopyFileRange) &&
+       Reflinks(b) && t.clones_on_reflink);
+  if (clones) return 0;
   return sparse ? std::min(size, kSparseData) : size;
 }
 
-enum class CopyVariant { kFirst, kSecond, kChmod, kChown, kTruncate };
+enum class CopyVariant { kFirst, kSecond, kChmod, kChown, kTruncate, kCold, kWarm };
 
 const char* VariantSuffix(CopyVariant v) {
   switch (v) {
@@ -62,6 +71,10 @@ const char* VariantSuffix(CopyVariant v) {
       return "/chown";
     case CopyVariant::kTruncate:
       return "/truncate";
+    case CopyVariant::kCold:
+      return "/cold";
+    case CopyVariant::kWarm:
+      return "/warm";
   }
   return "";
 }
@@ -80,32 +93,56 @@ SysResult<void> CopyUpOp(View& view, const std::string& path, CopyVariant v) {
   }
 }
 
-void CopyUpInstance(Session& s, const std::string& target, Backing b, uint64_t size, bool sparse,
-                    CopyVariant v, const ImageProfile& profile, benchmark::State& state) {
-  auto stack = s.GetStack(target, b, profile);
+struct CopyCase {
+  uint64_t size;
+  bool sparse;
+  CopyVariant variant;
+  io::CopyStrategy strategy = io::CopyStrategy::kAuto;
+};
+
+// What precedes the timed copy-up: the first write for `second`; the backing quiesced and every
+// cache dropped for `cold`; the name looked up for `warm`; else a sync.
+Status PrepareCopyUp(Session& s, Stack& stack, Backing b, const std::string& path, CopyVariant v) {
+  if (v == CopyVariant::kSecond) {
+    if (auto r = CopyUpOp(stack.view(), path, CopyVariant::kFirst); !r) {
+      return Fail(r.error(), Errno("first write", r.error()));
+    }
+  }
+  if (v == CopyVariant::kCold) return stack.MakeCold({s.Scratch(b).path()});
+  ::sync();
+  if (v == CopyVariant::kWarm) {
+    if (auto st = stack.view().Stat(path); !st) {
+      return Fail(st.error(), Errno("lookup before the warm copy-up", st.error()));
+    }
+  }
+  return {};
+}
+
+void CopyUpInstance(Session& s, const std::string& target, Backing b, const CopyCase& c,
+                    const ImageProfile& profile, benchmark::State& state) {
+  auto stack = s.GetStack(target, b, profile, 128, c.strategy);
   if (!stack) return SkipWithError(state, stack.error().message);
-  View& view = (*stack)->view();
   for (auto _ : state) {
     uint64_t n = (*stack)->NextIndex();
     if (n >= profile.fixed_files.size()) {
       return SkipWithError(state, "out of fresh lower files: more repetitions than planned");
     }
     std::string path = SubjectPath(n);
-    if (v == CopyVariant::kSecond) {
-      if (auto r = CopyUpOp(view, path, CopyVariant::kFirst); !r) {
-        return SkipWithError(state, Errno("first write", r.error()));
-      }
+    if (auto st = PrepareCopyUp(s, **stack, b, path, c.variant); !st) {
+      return SkipWithError(state, st.error().message);
     }
-    ::sync();
-    auto [result, seconds] = Timed([&] { return CopyUpOp(view, path, v); });
+    View& view = (*stack)->view();  // a cold start brings up a new view
+    auto [result, seconds] = Timed([&] { return CopyUpOp(view, path, c.variant); });
     if (!result) return SkipWithError(state, Errno("copy-up", result.error()));
     state.SetIterationTime(seconds);
     (void)view.Unlink(path);  // frees the upper copy; the next iteration takes a fresh file
   }
-  bool copies = v != CopyVariant::kSecond;
+  bool copies = c.variant != CopyVariant::kSecond;
   state.counters["bytes_copied"] =
-      copies ? ExpectedBytesCopied(target, b, size, sparse, v == CopyVariant::kTruncate) : 0;
-  bool writes = v != CopyVariant::kChmod && v != CopyVariant::kChown;
+      copies ? ExpectedBytesCopied(target, b, c.size, c.sparse, c.variant == CopyVariant::kTruncate,
+                                   c.strategy)
+             : 0;
+  bool writes = c.variant != CopyVariant::kChmod && c.variant != CopyVariant::kChown;
   state.counters["bytes"] = writes ? 1 : 0;
 }
 
@@ -158,16 +195,31 @@ bool WantsDd(const RunPlan& p, const std::string& target, Backing b, uint64_t si
          ExpectedBytesCopied(target, b, size, false) == size;
 }
 
-struct CopyCase {
-  uint64_t size;
-  bool sparse;
-  CopyVariant variant;
-};
+bool Has(const std::vector<Backing>& list, Backing b) {
+  return std::find(list.begin(), list.end(), b) != list.end();
+}
 
-std::vector<CopyCase> CopyCases(const RunPlan& p, bool variants) {
+std::vector<CopyCase> CopyCases(const RunPlan& p, const std::string& target, Backing b,
+                                bool variants) {
   std::vector<CopyCase> cases;
   for (uint64_t z : p.dense_sizes) cases.push_back({z, false, CopyVariant::kFirst});
   for (uint64_t z : p.sparse_sizes) cases.push_back({z, true, CopyVariant::kFirst});
+  if (Has(p.cold_backings, b)) {
+    for (uint64_t z : p.cold_sizes) cases.push_back({z, false, CopyVariant::kCold});
+  }
+  if (Has(p.warm_backings, b)) {
+    for (uint64_t z : p.warm_sizes) cases.push_back({z, false, CopyVariant::kWarm});
+  }
+  if (DescribeTarget(target).copy_strategy && Has(p.strategy_backings, b)) {
+    for (uint64_t z : p.strategy_sizes) {
+      for (auto strategy :
+           {io::CopyStrategy::kClone, io::CopyStrategy::kCopyFileRange, io::CopyStrategy::kIoUring,
+            io::CopyStrategy::kIoUringSplice, io::CopyStrategy::kReadWrite}) {
+        if (strategy == io::CopyStrategy::kClone && !Reflinks(b)) continue;
+        cases.push_back({z, false, CopyVariant::kFirst, strategy});
+      }
+    }
+  }
   if (!variants) return cases;
   for (uint64_t z : p.second_sizes) cases.push_back({z, false, CopyVariant::kSecond});
   for (uint64_t z : p.metadata_sizes) {
@@ -178,31 +230,44 @@ std::vector<CopyCase> CopyCases(const RunPlan& p, bool variants) {
   return cases;
 }
 
+// The stack a case runs on: one per file shape and copy strategy (a stack's option).
+using Shape = std::tuple<uint64_t, bool, io::CopyStrategy>;
+Shape ShapeOf(const CopyCase& c) {
+  return {c.size, c.sparse, c.strategy};
+}
+
+std::string CopyUpName(const std::string& target, Backing b, const CopyCase& c) {
+  std::string strategy = c.strategy == io::CopyStrategy::kAuto
+                             ? ""
+                             : std::string("/strategy:") + io::CopyStrategyName(c.strategy);
+  return StrPrintf("copy_up/%s/%s/bytes:%llu%s/%s%s", target.c_str(), scratch::BackingName(b),
+                   static_cast<unsigned long long>(c.size), strategy.c_str(),
+                   c.sparse ? "sparse" : "dense", VariantSuffix(c.variant));
+}
+
 }  // namespace
 
 void RegisterCopyUp(Session& s, const std::string& target, Backing b, bool variants) {
-  std::vector<CopyCase> cases = CopyCases(s.plan(), variants);
-  // One stack per (size, sparse) holds a fresh lower file for every iteration of every variant.
-  std::set<std::pair<uint64_t, bool>> shapes;
-  for (const auto& c : cases) shapes.insert({c.size, c.sparse});
-  for (const auto& [size, sparse] : shapes) {
+  std::vector<CopyCase> cases = CopyCases(s.plan(), target, b, variants);
+  // One stack per shape holds a fresh lower file for every iteration of every case of that shape.
+  std::set<Shape> shapes;
+  for (const auto& c : cases) shapes.insert(ShapeOf(c));
+  for (const Shape& shape : shapes) {
+    auto [size, sparse, strategy] = shape;
     uint32_t files = 0;
     for (const auto& c : cases) {
-      if (c.size == size && c.sparse == sparse) {
+      if (ShapeOf(c) == shape)
         files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
-      }
     }
-    bool dd = !sparse && WantsDd(s.plan(), target, b, size);
+    bool dd = !sparse && strategy == io::CopyStrategy::kAuto && WantsDd(s.plan(), target, b, size);
     if (dd) files += static_cast<uint32_t>(CopyUpIterations(size) * s.repetitions());
     ImageProfile profile = SubjectProfile(size, sparse, files);
     for (const auto& c : cases) {
-      if (c.size != size || c.sparse != sparse) continue;
-      std::string name = StrPrintf("copy_up/%s/%s/bytes:%llu/%s%s", target.c_str(),
-                                   scratch::BackingName(b), static_cast<unsigned long long>(size),
-                                   sparse ? "sparse" : "dense", VariantSuffix(c.variant));
-      s.Add(name, CopyUpIterations(size), [&s, target, b, c, profile](benchmark::State& st) {
-        CopyUpInstance(s, target, b, c.size, c.sparse, c.variant, profile, st);
-      });
+      if (ShapeOf(c) != shape) continue;
+      s.Add(CopyUpName(target, b, c), CopyUpIterations(size),
+            [&s, target, b, c, profile](benchmark::State& st) {
+              CopyUpInstance(s, target, b, c, profile, st);
+            });
       if (!dd || c.variant != CopyVariant::kFirst) continue;
       // Right after the instance it checks, on the same stack.
       std::string dd_name = StrPrintf("bound/dd/%s/bytes:%llu/dense/on:%s", scratch::BackingName(b),
@@ -302,6 +367,95 @@ void RandomWrites(Session& s, const std::string& target, Backing b, benchmark::S
   state.SetBytesProcessed(static_cast<int64_t>(p.random_writes * kBlock) * state.iterations());
 }
 
+// Sequential I/O in requests of this size (fuse_bench's), through a buffer aligned for O_DIRECT.
+constexpr size_t kRequest = 1 << 20;
+enum class SeqOp { kWrite, kRead, kReadDirect };
+
+const char* SeqOpName(SeqOp op) {
+  switch (op) {
+    case SeqOp::kWrite:
+      return "seqwrite";
+    case SeqOp::kRead:
+      return "seqread";
+    case SeqOp::kReadDirect:
+      return "seqread_direct";
+  }
+  return "";
+}
+
+// Its own stack (one lower file of `bytes`): random4k copies its subject up, this reads a lower.
+ImageProfile SeqProfile(uint64_t bytes) {
+  ImageProfile p = SubjectProfile(bytes, false, 1);
+  p.name = StrPrintf("seq-%llu", static_cast<unsigned long long>(bytes));
+  return p;
+}
+
+uint64_t Requests(uint64_t bytes) {
+  return (bytes + kRequest - 1) / kRequest;
+}
+
+// Reads `path` from start to end; returns the bytes read.
+SysResult<uint64_t> ReadAll(View& view, const std::string& path, int flags, char* buf) {
+  auto h = view.Open(path, O_RDONLY | flags);
+  if (!h) return SysFail(h.error());
+  uint64_t total = 0;
+  SysResult<size_t> n;
+  while ((n = view.Pread(*h, buf, kRequest, static_cast<off_t>(total))) && *n > 0) total += *n;
+  auto closed = view.Close(*h);
+  if (!n) return SysFail(n.error());
+  if (!closed) return SysFail(closed.error());
+  return total;
+}
+
+// Creates `path` and writes `bytes` to it (no fsync), then closes it.
+SysResult<void> WriteNew(View& view, const std::string& path, uint64_t bytes, const char* buf) {
+  auto h = view.Open(path, O_WRONLY | O_CREAT | O_EXCL);
+  if (!h) return SysFail(h.error());
+  SysResult<void> r;
+  for (uint64_t done = 0; done < bytes && r; done += kRequest) {
+    size_t size = static_cast<size_t>(std::min<uint64_t>(kRequest, bytes - done));
+    auto n = view.Pwrite(*h, buf, size, static_cast<off_t>(done));
+    if (!n || *n != size) r = SysFail(n ? EIO : n.error());
+  }
+  auto closed = view.Close(*h);
+  return r ? closed : r;
+}
+
+// seqwrite: a new file of the upper layer; seqread(_direct): the stack's lower file, read once
+// before the timed reads so they see warm caches (O_DIRECT: the daemons' and the engine's; the
+// kernel overlay reads its lower file directly).
+void SeqInstance(Session& s, const std::string& target, Backing b, SeqOp op,
+                 benchmark::State& state) {
+  uint64_t bytes = s.plan().seq_bytes;
+  auto stack = s.GetStack(target, b, SeqProfile(bytes));
+  if (!stack) return SkipWithError(state, stack.error().message);
+  View& view = (*stack)->view();
+  std::unique_ptr<char, decltype(&std::free)> buf(
+      static_cast<char*>(std::aligned_alloc(4096, kRequest)), &std::free);
+  std::fill_n(buf.get(), kRequest, 'w');
+  int flags = op == SeqOp::kReadDirect ? O_DIRECT : 0;
+  auto read_lower = [&]() -> SysResult<void> {
+    auto got = ReadAll(view, SubjectPath(0), flags, buf.get());
+    if (!got) return SysFail(got.error());
+    return *got == bytes ? SysResult<void>{} : SysFail(EIO);
+  };
+  if (op != SeqOp::kWrite) {
+    if (auto r = read_lower(); !r) return SkipWithError(state, Errno("warm-up read", r.error()));
+  }
+  for (auto _ : state) {
+    std::string path = StrPrintf("/seq%llu", static_cast<unsigned long long>(s.NextId()));
+    auto [r, seconds] = Timed([&]() -> SysResult<void> {
+      return op == SeqOp::kWrite ? WriteNew(view, path, bytes, buf.get()) : read_lower();
+    });
+    if (op == SeqOp::kWrite) (void)view.Unlink(path);  // its dirty pages go without writeback
+    if (!r) return SkipWithError(state, Errno(SeqOpName(op), r.error()));
+    state.SetIterationTime(seconds);
+  }
+  state.counters["ops"] = static_cast<double>(Requests(bytes));
+  state.counters["bytes"] = static_cast<double>(bytes);
+  state.SetBytesProcessed(static_cast<int64_t>(bytes) * state.iterations());
+}
+
 ImageProfile WriteTree(const RunPlan& p, int repetitions) {
   uint32_t files = p.append_files * static_cast<uint32_t>(repetitions);
   return TreeProfile(files, std::max<uint32_t>(64, files / 16), 14);
@@ -316,14 +470,32 @@ std::vector<std::string> TreeFiles(const ImagePlan& plan) {
   return files;
 }
 
-SysResult<void> CreateFiles(View& view, const std::string& dir, uint32_t count) {
+std::string CreatedPath(const std::string& dir, uint32_t i) {
+  return StrPrintf("%s/c%u", dir.c_str(), i);
+}
+
+// A new directory with `count` files, of 100 bytes each or (`empty`) only created and closed.
+SysResult<void> CreateFiles(View& view, const std::string& dir, uint32_t count, bool empty) {
   static const char kData[100] = {};
   if (auto r = view.Mkdir(dir, 0755); !r) return r;
   for (uint32_t i = 0; i < count; ++i) {
-    std::string path = StrPrintf("%s/c%u", dir.c_str(), i);
-    if (auto r = WriteAt(view, path, O_WRONLY | O_CREAT | O_EXCL, kData, sizeof kData, 0); !r) {
+    int flags = O_WRONLY | O_CREAT | O_EXCL;
+    if (empty) {
+      auto h = view.Open(CreatedPath(dir, i), flags);
+      if (!h) return SysFail(h.error());
+      if (auto r = view.Close(*h); !r) return r;
+    } else if (auto r = WriteAt(view, CreatedPath(dir, i), flags, kData, sizeof kData, 0); !r) {
       return r;
     }
+  }
+  return {};
+}
+
+// fuse_bench's create+unlink: `count` empty files made in a new directory, then unlinked.
+SysResult<void> CreateUnlinkFiles(View& view, const std::string& dir, uint32_t count) {
+  if (auto r = CreateFiles(view, dir, count, true); !r) return r;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (auto r = view.Unlink(CreatedPath(dir, i)); !r) return r;
   }
   return {};
 }
@@ -352,7 +524,7 @@ SysResult<void> FsyncWrites(View& view, const std::string& path, uint32_t writes
   return r ? closed : r;
 }
 
-enum class TreeOp { kCreate, kAppend, kFsync };
+enum class TreeOp { kCreate, kCreateUnlink, kAppend, kFsync };
 
 void TreeInstance(Session& s, const std::string& target, Backing b, TreeOp op,
                   benchmark::State& state) {
@@ -370,7 +542,10 @@ void TreeInstance(Session& s, const std::string& target, Backing b, TreeOp op,
       switch (op) {
         case TreeOp::kCreate:
           return CreateFiles(view, StrPrintf("/new%llu", static_cast<unsigned long long>(n)),
-                             p.create_files);
+                             p.create_files, false);
+        case TreeOp::kCreateUnlink:
+          return CreateUnlinkFiles(view, StrPrintf("/cu%llu", static_cast<unsigned long long>(n)),
+                                   p.create_unlink_files);
         case TreeOp::kAppend:
           if ((n + 1) * p.append_files > files.size()) return SysFail(ENOSPC);
           return AppendToEach(view, files, n * p.append_files, p.append_files);
@@ -386,9 +561,10 @@ void TreeInstance(Session& s, const std::string& target, Backing b, TreeOp op,
     }
     state.SetIterationTime(seconds);
   }
-  uint32_t ops = op == TreeOp::kCreate   ? p.create_files
-                 : op == TreeOp::kAppend ? p.append_files
-                                         : p.fsync_writes;
+  uint32_t ops = op == TreeOp::kCreate         ? p.create_files
+                 : op == TreeOp::kCreateUnlink ? 2 * p.create_unlink_files  // creates + unlinks
+                 : op == TreeOp::kAppend       ? p.append_files
+                                               : p.fsync_writes;
   state.counters["ops"] = ops;
 }
 
@@ -400,8 +576,22 @@ void RegisterWriteHeavy(Session& s, const std::string& target, Backing b) {
   s.Add(StrPrintf("%s/op:random4k/bytes:%llu", base.c_str(),
                   static_cast<unsigned long long>(p.random_file_bytes)),
         3, [&s, target, b](benchmark::State& st) { RandomWrites(s, target, b, st); });
+  if (p.seq_bytes) {
+    for (SeqOp op : {SeqOp::kWrite, SeqOp::kRead, SeqOp::kReadDirect}) {
+      if (op == SeqOp::kReadDirect && !DescribeTarget(target).direct_reads) continue;
+      s.Add(StrPrintf("%s/op:%s/bytes:%llu", base.c_str(), SeqOpName(op),
+                      static_cast<unsigned long long>(p.seq_bytes)),
+            1, [&s, target, b, op](benchmark::State& st) { SeqInstance(s, target, b, op, st); });
+    }
+  }
   s.Add(StrPrintf("%s/op:create/files:%u", base.c_str(), p.create_files), 1,
         [&s, target, b](benchmark::State& st) { TreeInstance(s, target, b, TreeOp::kCreate, st); });
+  if (p.create_unlink_files) {
+    s.Add(StrPrintf("%s/op:create_unlink/files:%u", base.c_str(), p.create_unlink_files), 1,
+          [&s, target, b](benchmark::State& st) {
+            TreeInstance(s, target, b, TreeOp::kCreateUnlink, st);
+          });
+  }
   s.Add(StrPrintf("%s/op:append/files:%u/depth:14", base.c_str(), p.append_files), 1,
         [&s, target, b](benchmark::State& st) { TreeInstance(s, target, b, TreeOp::kAppend, st); });
   s.Add(StrPrintf("%s/op:fsync/writes:%u", base.c_str(), p.fsync_writes), 1,

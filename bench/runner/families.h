@@ -24,6 +24,8 @@ void RegisterWriteHeavy(Session& s, const std::string& target, scratch::Backing 
 void RegisterLayerWalks(Session& s, const std::string& target, scratch::Backing b);
 void RegisterLookup(Session& s, const std::string& target, scratch::Backing b, uint32_t depth);
 void RegisterReaddir(Session& s, const std::string& target, scratch::Backing b, uint32_t depth);
+// readdir of fuse_bench's wide listing (RunPlan::wide_readdir_*), warm and cold.
+void RegisterWideReaddir(Session& s, const std::string& target, scratch::Backing b);
 void RegisterMount(Session& s, const std::string& target, scratch::Backing b, uint32_t depth);
 // inode_usage: inodes and bytes an image and a container consume, with the analytic expectation.
 void RegisterInodeUsage(Session& s, const std::string& target, scratch::Backing b);

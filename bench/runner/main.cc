@@ -1,6 +1,7 @@
 // ovlab-bench: the benchmark runner (bench/README.md).
 //   ovlab-bench --profile quick|default|full [--targets a,b] [--backing a,b] [--out FILE.json]
-//               [--seed N] [--scratch-dir DIR] [--benchmark_* flags of Google Benchmark]
+//               [--seed N] [--scratch-dir DIR] [--fuse-options OPTS]
+//               [--benchmark_* flags of Google Benchmark]
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +31,7 @@ namespace {
 
 struct Args {
   std::string profile = "default";
-  std::string targets, backings, out, scratch_dir;
+  std::string targets, backings, out, scratch_dir, fuse_options;
   uint64_t seed = 1;
   std::vector<std::string> benchmark_flags;
   std::string filter;
@@ -39,7 +40,10 @@ struct Args {
 
 constexpr const char* kUsage =
     "usage: ovlab-bench [--profile quick|default|full] [--targets a,b] [--backing a,b]\n"
-    "                   [--out FILE.json] [--seed N] [--scratch-dir DIR] [--benchmark_*...]\n"
+    "                   [--out FILE.json] [--seed N] [--scratch-dir DIR]\n"
+    "                   [--fuse-options OPTS] [--benchmark_*...]\n"
+    "--fuse-options OPTS: extra ovlab-fuse -o options for the fuse target (A/B runs of its\n"
+    "options, e.g. ovlab_entry_timeout=1,ovlab_splice=on), kept in the JSON context\n"
     "       ovlab-bench --version\n";
 
 // "--name=value" or "--name value"; returns false when argv[i] is not --name.
@@ -70,6 +74,7 @@ Result<Args> ParseArgs(int argc, char** argv) {
     if (Flag(argc, argv, i, "--backings", args.backings)) continue;
     if (Flag(argc, argv, i, "--out", args.out)) continue;
     if (Flag(argc, argv, i, "--scratch-dir", args.scratch_dir)) continue;
+    if (Flag(argc, argv, i, "--fuse-options", args.fuse_options)) continue;
     if (Flag(argc, argv, i, "--seed", v)) {
       auto n = ParseUint(v);
       if (!n) return Fail(EINVAL, "--seed wants a number, got '" + v + "'");
@@ -175,6 +180,7 @@ int Main(int argc, char** argv) {
   }
   scratch::InstallSignalCleanup();
   ExportOvlabFuseBinary();
+  SetExtraFuseOptions(args->fuse_options);
 
   Session session(*plan, args->scratch_dir, args->seed);
   if (args->repetitions) session.set_repetitions(args->repetitions);

@@ -21,6 +21,11 @@ RunPlan Quick() {
   p.copy_variants_on_all_backings = false;
   p.dense_sizes = {4 * KiB, MiB};
   p.second_sizes = {MiB};
+  p.cold_sizes = {MiB};
+  p.warm_sizes = {4 * KiB};
+  p.cold_backings = p.warm_backings = {Backing::kExt4};
+  p.strategy_sizes = {4 * KiB};
+  p.strategy_backings = {Backing::kExt4};
   p.dd_sizes = {MiB};
   p.dd_targets = {"overlay2"};
   p.usage_profiles = {"mini"};
@@ -30,11 +35,15 @@ RunPlan Quick() {
   p.stat_wheres = {"bottom", "missing"};
   p.open_wheres = {"bottom"};
   p.cold_wheres = {"bottom"};
+  p.wide_readdir_layers = 4;
+  p.wide_readdir_entries = 200;
   p.random_file_bytes = 8 * MiB;
   p.random_writes = 128;
   p.create_files = 200;
   p.append_files = 64;
   p.fsync_writes = 20;
+  p.seq_bytes = 8 * MiB;
+  p.create_unlink_files = 200;
   return p;
 }
 
@@ -54,6 +63,13 @@ RunPlan Default() {
   p.second_sizes = {MiB};
   p.metadata_sizes = {MiB};
   p.truncate_sizes = {64 * MiB};
+  // fuse_bench's copy-ups: cold on ext4 and xfs-reflink, warm on xfs-reflink (where the data
+  // costs nothing); union_bench's copy strategies at its sizes.
+  p.cold_sizes = p.warm_sizes = {64 * MiB};
+  p.cold_backings = {Backing::kExt4, Backing::kXfsReflink};
+  p.warm_backings = {Backing::kXfsReflink};
+  p.strategy_sizes = {4 * KiB, MiB, 64 * MiB};
+  p.strategy_backings = {Backing::kExt4, Backing::kXfsReflink};
   p.dd_sizes = {64 * MiB};
   p.dd_targets = {"overlay2"};
   p.usage_profiles = {"slim"};
@@ -65,11 +81,17 @@ RunPlan Default() {
   // Bottom and missing walk every layer: the deep-lookup cases; top is timed warm with stat.
   p.open_wheres = {"bottom", "missing"};
   p.cold_wheres = {"bottom", "missing"};
+  p.wide_readdir_layers = 8;  // fuse_bench's listing (it also had 100 names in every layer)
+  p.wide_readdir_entries = 4100;
   p.random_file_bytes = 64 * MiB;
   p.random_writes = 512;
   p.create_files = 1000;
   p.append_files = 128;
   p.fsync_writes = 50;
+  // fuse_bench's 1 GiB and 10,000 files are in full: at these sizes the rows cost about 40 s
+  // (10,000 files alone took 200 s, fuse-overlayfs 19 s a repetition), see bench/README.md.
+  p.seq_bytes = 64 * MiB;
+  p.create_unlink_files = 1000;
   return p;
 }
 
@@ -85,17 +107,24 @@ RunPlan Full() {
   p.second_sizes = {4 * KiB, 4 * MiB, GiB};
   p.metadata_sizes = {4 * KiB, 64 * MiB, GiB};
   p.truncate_sizes = {4 * KiB, 64 * MiB, GiB};
+  p.cold_sizes = p.warm_sizes = {4 * KiB, 64 * MiB};
+  p.cold_backings = p.warm_backings = p.strategy_backings = p.backings;
+  p.strategy_sizes = {4 * KiB, MiB, 64 * MiB, GiB};
   p.dd_sizes = {4 * MiB, 64 * MiB};
   p.usage_profiles = {"distro", "app", "slim", "deep", "smallfiles", "large"};
   p.depths = {1, 2, 4, 8, 16, 32, 64, 128};
   p.cold_depths = p.depths;
   p.stat_wheres = p.open_wheres = p.cold_wheres = {"top", "middle", "bottom", "missing"};
   p.kernel_extra_depth = 500;
+  p.wide_readdir_layers = 8;
+  p.wide_readdir_entries = 4100;
   p.random_file_bytes = GiB;
   p.random_writes = 4096;
   p.create_files = 10000;
   p.append_files = 16384;
   p.fsync_writes = 1000;
+  p.seq_bytes = GiB;
+  p.create_unlink_files = 10000;
   return p;
 }
 

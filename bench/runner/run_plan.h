@@ -32,6 +32,17 @@ struct RunPlan {
   // copy_up: first write of one byte; `second` write; chmod/chown (metadata) copy-up; `truncate`:
   // open(O_TRUNC) and one byte written (the kernel copies no data for it).
   std::vector<uint64_t> dense_sizes, sparse_sizes, second_sizes, metadata_sizes, truncate_sizes;
+  // copy_up variants of the first write to a dense file, on the backings listed with them:
+  // `cold`: caches dropped after sync with the backing frozen and thawed first (its deferred
+  // metadata writeback done), FUSE daemons restarted, the engine reopened; `warm`: the name
+  // looked up and every cache kept, so the rest of a copy-up shows where the data costs nothing.
+  std::vector<uint64_t> cold_sizes, warm_sizes;
+  std::vector<scratch::Backing> cold_backings, warm_backings;
+  // strategy:NAME copy-ups (dense, first write) for the targets whose data copy can be chosen
+  // (TargetInfo::copy_strategy): every io::CopyStrategy but auto (the rows without the key),
+  // clone only on backings that reflink.
+  std::vector<uint64_t> strategy_sizes;
+  std::vector<scratch::Backing> strategy_backings;
   // bound/dd: the independent copy-up measurement (dd conv=notrunc on the copy_up stack's mount)
   // for these dense sizes and targets, where the copy-up copies data; no targets = every one.
   std::vector<uint64_t> dd_sizes;
@@ -45,6 +56,9 @@ struct RunPlan {
   std::vector<uint32_t> depths, cold_depths;
   std::vector<std::string> stat_wheres, open_wheres, cold_wheres;
   uint32_t kernel_extra_depth = 0;  // a deeper stack for kernel targets only (500), 0 = none
+  // readdir of a wide listing (fuse_bench's: 4,100 names over 8 layers), warm and cold; the deep
+  // stacks list 4 names a layer. 0 layers = none.
+  uint32_t wide_readdir_layers = 0, wide_readdir_entries = 0;
   // Flat targets (vfs, btrfs: lookups cost the same at any depth) build a deep stack by copying
   // the tree (vfs) or snapshotting it (btrfs, a transaction each) once per layer: the deepest
   // stack built for them (0 = no limit).
@@ -52,6 +66,10 @@ struct RunPlan {
   // write_heavy
   uint64_t random_file_bytes = 0;
   uint32_t random_writes = 0, create_files = 0, append_files = 0, fsync_writes = 0;
+  // Sequential write of a new file, buffered and O_DIRECT reads of a lower file, 1 MiB requests;
+  // files created and unlinked again in a new directory.
+  uint64_t seq_bytes = 0;
+  uint32_t create_unlink_files = 0;
 };
 
 // quick | default | full; the error names the known profiles.

@@ -33,14 +33,16 @@ std::string Session::NewPath(scratch::Backing b, const std::string& prefix) {
 }
 
 Result<Stack*> Session::GetStack(const std::string& target, scratch::Backing b,
-                                 const ImageProfile& profile, size_t max_depth) {
-  std::string key = StrPrintf("%s/%s/%s/%zu", target.c_str(), scratch::BackingName(b),
-                              profile.name.c_str(), max_depth);
+                                 const ImageProfile& profile, size_t max_depth,
+                                 io::CopyStrategy copy_strategy) {
+  std::string key = StrPrintf("%s/%s/%s/%zu/%s", target.c_str(), scratch::BackingName(b),
+                              profile.name.c_str(), max_depth, io::CopyStrategyName(copy_strategy));
   if (stack_ && stack_key_ == key) return stack_.get();
   DropStack();
   if (!HasBacking(b))
     return Fail(ENODEV, std::string("no ") + scratch::BackingName(b) + " scratch");
-  auto stack = Stack::Create(target, NewPath(b, "stack"), PlanImage(profile, seed_), max_depth);
+  auto stack = Stack::Create(target, NewPath(b, "stack"), PlanImage(profile, seed_), max_depth,
+                             copy_strategy);
   if (!stack) return std::unexpected(stack.error());
   stack_ = std::move(*stack);
   stack_key_ = key;

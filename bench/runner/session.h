@@ -46,7 +46,8 @@ class Session {
   // The stack of `profile` for target on b, built unless it is the cached one (which is then
   // destroyed first: one stack at a time keeps the scratch filesystems small).
   Result<Stack*> GetStack(const std::string& target, scratch::Backing b,
-                          const ImageProfile& profile, size_t max_depth = 128);
+                          const ImageProfile& profile, size_t max_depth = 128,
+                          io::CopyStrategy copy_strategy = io::CopyStrategy::kAuto);
   void DropStack();
 
   // Registers an instance (manual time, fixed iterations) with the progress line around it.

@@ -37,6 +37,19 @@ struct Stack::State {
   std::unique_ptr<unionfs::Union> engine;
   std::unique_ptr<View> view;
   uint64_t next_index = 0;
+  io::CopyStrategy copy_strategy = io::CopyStrategy::kAuto;
+
+  // The -o options ovlab-fuse gets besides the layers: the run's --fuse-options, then the copy
+  // strategy (so a strategy:NAME row uses NAME whatever those say).
+  std::vector<std::string> OvlabFuseOptions() const {
+    std::vector<std::string> options;
+    if (!info.ovlab_fuse) return options;
+    if (!ExtraFuseOptions().empty()) options.push_back(ExtraFuseOptions());
+    if (copy_strategy != io::CopyStrategy::kAuto) {
+      options.push_back(std::string("ovlab_copy=") + io::CopyStrategyName(copy_strategy));
+    }
+    return options;
+  }
 
   Result<std::vector<std::string>> DaemonArgv() {
     auto meta = driver->Metadata(kContainer);
@@ -48,9 +61,17 @@ struct Stack::State {
       for (const auto& l : Split(lower, ':')) branches += ":" + l + "=RO";
       return std::vector<std::string>{"unionfs-fuse", "-f", "-o", "cow", branches, mnt};
     }
-    std::string program = target == "fuse" ? OvlabFuseBinary() : target;
-    return std::vector<std::string>{
-        program, "-f", "-o", "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, mnt};
+    std::string program = info.ovlab_fuse ? OvlabFuseBinary() : target;
+    // Layer paths go into an -o option list, which libfuse and ovlab-fuse unescape.
+    std::vector<std::string> lowers;
+    for (const auto& l : Split(lower, ':')) lowers.push_back(EscapeOptionPath(l));
+    std::vector<std::string> argv = {program, "-f", "-o",
+                                     "lowerdir=" + Join(lowers, ":") +
+                                         ",upperdir=" + EscapeOptionPath(upper) +
+                                         ",workdir=" + EscapeOptionPath(work)};
+    for (const auto& o : OvlabFuseOptions()) argv.insert(argv.end(), {"-o", o});
+    argv.push_back(mnt);
+    return argv;
   }
 
   Status Up() {
@@ -75,6 +96,7 @@ struct Stack::State {
       options.lowers = Split((*meta)["LowerDir"], ':');
       options.upper = (*meta)["UpperDir"];
       options.work = (*meta)["WorkDir"];
+      options.copy_strategy = copy_strategy;
       auto opened = unionfs::Union::Open(options);
       if (!opened) return std::unexpected(opened.error());
       engine = std::move(*opened);
@@ -110,18 +132,21 @@ Stack::~Stack() {
 }
 
 Result<std::unique_ptr<Stack>> Stack::Create(const std::string& target, const std::string& dir,
-                                             const ImagePlan& plan, size_t max_depth) {
+                                             const ImagePlan& plan, size_t max_depth,
+                                             io::CopyStrategy copy_strategy) {
   if (PathExists(dir)) return Fail(EEXIST, "stack directory " + dir + " exists already");
   auto state = std::make_unique<State>();
   state->target = target;
   state->info = DescribeTarget(target);
   state->dir = dir;
   state->plan = plan;
+  state->copy_strategy = copy_strategy;
   std::unique_ptr<Stack> stack(new Stack(std::move(state)));
   State& s = *stack->state_;
   if (auto st = MakeDirs(JoinPath(dir, "staging")); !st) return std::unexpected(st.error());
   std::string driver_name = s.info.kind == TargetKind::kDriver ? target : "overlay2";
-  auto driver = drivers::OpenDriver(driver_name, {JoinPath(dir, "store"), max_depth, {}});
+  auto driver =
+      drivers::OpenDriver(driver_name, {JoinPath(dir, "store"), max_depth, s.OvlabFuseOptions()});
   if (!driver) return std::unexpected(WithContext(driver.error(), target));
   s.driver = std::move(*driver);
   auto image = BuildImage(*s.driver, plan, "img", JoinPath(dir, "staging"));
@@ -155,13 +180,13 @@ uint64_t Stack::NextIndex() {
   return state_->next_index++;
 }
 
-Status Stack::MakeCold() {
+Status Stack::MakeCold(const std::vector<std::string>& quiesce) {
   // FUSE daemons keep their own caches: they are restarted (the fuse driver's with Put/Get).
-  bool restart = state_->info.kind != TargetKind::kDriver || state_->target == "fuse";
+  bool restart = state_->info.kind != TargetKind::kDriver || state_->info.daemon;
   if (restart) {
     if (auto st = state_->Down(); !st) return st;
   }
-  if (auto st = scratch::DropKernelCaches(); !st) return st;
+  if (auto st = scratch::DropKernelCaches(3, quiesce); !st) return st;
   if (restart) return state_->Up();
   return {};
 }

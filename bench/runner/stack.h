@@ -5,9 +5,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "generators/image_plan.h"
+#include "io/copy.h"
 #include "runner/view.h"
 
 namespace ovlab::drivers {
@@ -18,9 +20,11 @@ namespace ovlab::bench {
 
 class Stack {
  public:
-  // `dir` must not exist yet; max_depth is the driver's lower limit (128, or 500 for deep stacks).
-  static Result<std::unique_ptr<Stack>> Create(const std::string& target, const std::string& dir,
-                                               const ImagePlan& plan, size_t max_depth = 128);
+  // `dir` must not exist yet; max_depth is the driver's lower limit (128, or 500 for deep stacks);
+  // copy_strategy: how a copy-up copies data, for targets whose TargetInfo::copy_strategy is set.
+  static Result<std::unique_ptr<Stack>> Create(
+      const std::string& target, const std::string& dir, const ImagePlan& plan,
+      size_t max_depth = 128, io::CopyStrategy copy_strategy = io::CopyStrategy::kAuto);
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
@@ -36,8 +40,9 @@ class Stack {
   uint64_t NextIndex();
 
   // Cold caches: sync, drop the page/dentry/inode caches, and restart FUSE daemons or reopen the
-  // engine so no userspace cache survives either.
-  Status MakeCold();
+  // engine so no userspace cache survives either. `quiesce`: mount points frozen and thawed
+  // before the drop (scratch::DropKernelCaches), so deferred metadata writeback is done.
+  Status MakeCold(const std::vector<std::string>& quiesce = {});
   // Takes the union down (unmount, daemon exit, engine closed) and brings it up again; returns
   // the seconds the bringing up took.
   Result<double> TimedRemount();

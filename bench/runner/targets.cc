@@ -58,11 +58,17 @@ TargetInfo DescribeTarget(const std::string& name) {
   info.name = name;
   if (name == "engine") {
     info.kind = TargetKind::kEngine;
+    info.copy_strategy = true;
   } else if (name == "fuse-overlayfs" || name == "unionfs-fuse") {
     info.kind = TargetKind::kDaemon;
+    info.daemon = true;
+    info.truncate_copies_data = true;
+    info.clones_on_reflink = info.direct_reads = name != "unionfs-fuse";
   } else if (name == "fuse") {
     info.kind = DriverRegistered("fuse") ? TargetKind::kDriver : TargetKind::kDaemon;
+    info.daemon = info.ovlab_fuse = info.copy_strategy = true;
   } else {
+    info.copies_up = name != "vfs" && name != "btrfs";
     info.kernel_overlay = name == "overlay2" || name == "overlay";
     info.has_store_model = true;
     info.flat = name == "vfs" || name == "btrfs";
@@ -101,6 +107,21 @@ std::string TargetUnavailableReason(const std::string& name) {
   return "";
 }
 
+namespace {
+std::string& FuseOptionsSlot() {
+  static std::string options;
+  return options;
+}
+}  // namespace
+
+void SetExtraFuseOptions(const std::string& options) {
+  FuseOptionsSlot() = options;
+}
+
+const std::string& ExtraFuseOptions() {
+  return FuseOptionsSlot();
+}
+
 void ExportOvlabFuseBinary() {
   std::string binary = OvlabFuseBinary();
   if (!binary.empty()) ::setenv("OVLAB_FUSE_BINARY", binary.c_str(), 0);
@@ -113,8 +134,13 @@ std::string TargetContext(const std::string& name) {
   if (name == "vfs") return "vfs driver: a full copy per layer (clone where possible)";
   if (name == "engine") return "ovlab union engine in process, over overlay2 layers";
   if (name == "fuse") {
-    if (DescribeTarget(name).kind == TargetKind::kDriver) return "fuse driver (ovlab-fuse)";
-    return "ovlab-fuse " OVLAB_VERSION " daemon over overlay2 layers: " + OvlabFuseBinary();
+    std::string options =
+        "; options: " + (ExtraFuseOptions().empty() ? "defaults" : ExtraFuseOptions());
+    if (DescribeTarget(name).kind == TargetKind::kDriver) {
+      return "fuse driver (ovlab-fuse)" + options;
+    }
+    return "ovlab-fuse " OVLAB_VERSION " daemon over overlay2 layers: " + OvlabFuseBinary() +
+           options;
   }
   if (name == "fuse-overlayfs") {
     return VersionLine("fuse-overlayfs") + "; -o lowerdir,upperdir,workdir";

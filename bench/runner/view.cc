@@ -31,6 +31,11 @@ class MountedView : public View {
     if (n < 0) return SysFail(errno);
     return static_cast<size_t>(n);
   }
+  SysResult<size_t> Pread(Handle h, void* buf, size_t size, off_t offset) override {
+    ssize_t n = ::pread(static_cast<int>(h), buf, size, offset);
+    if (n < 0) return SysFail(errno);
+    return static_cast<size_t>(n);
+  }
   SysResult<void> Fsync(Handle h) override { return Check(::fsync(static_cast<int>(h))); }
   SysResult<struct stat> Stat(const std::string& path) override {
     struct stat st;
@@ -80,6 +85,9 @@ class EngineView : public View {
   SysResult<void> Close(Handle h) override { return u_.Release(h); }
   SysResult<size_t> Pwrite(Handle h, const void* buf, size_t size, off_t offset) override {
     return u_.Write(h, buf, size, offset);
+  }
+  SysResult<size_t> Pread(Handle h, void* buf, size_t size, off_t offset) override {
+    return u_.Read(h, buf, size, offset);
   }
   SysResult<void> Fsync(Handle h) override { return u_.Fsync(h, false); }
   SysResult<struct stat> Stat(const std::string& path) override { return u_.Stat(cred_, path); }

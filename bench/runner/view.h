@@ -29,6 +29,8 @@ class View {
   virtual SysResult<void> Close(Handle h) = 0;
   // With O_APPEND the offset is ignored (as pwrite(2) does on Linux).
   virtual SysResult<size_t> Pwrite(Handle h, const void* buf, size_t size, off_t offset) = 0;
+  // Opened with O_DIRECT, buf, size and offset must be aligned as the filesystem wants (4096).
+  virtual SysResult<size_t> Pread(Handle h, void* buf, size_t size, off_t offset) = 0;
   virtual SysResult<void> Fsync(Handle h) = 0;
   virtual SysResult<struct stat> Stat(const std::string& path) = 0;
   virtual SysResult<void> Chmod(const std::string& path, mode_t mode) = 0;

@@ -2,11 +2,14 @@
 """Checks an ovlab-bench JSON file against the contract in bench/README.md.
 
 usage: check_json.py FILE.json [--expect REGEX ...] [--expect-context KEY ...] [--min-rows N]
+                     [--expect-counter REGEX=COUNTER ...] [--expect-context-value KEY=TEXT ...]
 
-Fails (exit 1, one line per problem) when a name does not follow FAMILY/TARGET/BACKING/...,
-a family's counters are missing, an ovlab context key is missing, a run reported an error,
+Fails (exit 1, one line per problem) when a name does not follow FAMILY/TARGET/BACKING/...
+(a copy_up strategy:NAME must name an io::CopyStrategy other than auto), a family's or an
+operation's counters are missing, an ovlab context key is missing, a run reported an error,
 an inode count differs from its analytic expectation (vfs, overlay, overlay2, btrfs), an --expect
-pattern matches no row, or an --expect-context key is missing.
+pattern matches no row, an --expect-context key is missing, a row an --expect-counter pattern
+matches lacks that counter, or a context value does not contain an --expect-context-value text.
 """
 import argparse
 import json
@@ -25,6 +28,14 @@ COUNTERS = {
     "write_heavy": {"ops"},
     "bound": {"bytes_per_second"},
 }
+# Counters of write_heavy operations beyond the family's: sequential I/O moves `bytes`.
+OP_COUNTERS = {
+    "seqwrite": {"bytes", "bytes_per_second"},
+    "seqread": {"bytes", "bytes_per_second"},
+    "seqread_direct": {"bytes", "bytes_per_second"},
+}
+# copy_up strategy:NAME (engine/io/copy.h; auto is the rows without the key).
+STRATEGIES = {"clone", "copy_file_range", "io_uring", "io_uring_splice", "read_write"}
 CONTEXT = {"ovlab_version", "kernel", "distribution", "cpu", "profile", "emulated"}
 GB_SUFFIX = re.compile(r"(/iterations:\d+|/repeats:\d+|/manual_time|/real_time|"
                        r"_(mean|median|stddev|cv))+$")
@@ -46,10 +57,21 @@ def check_name(name):
     for p in parts[3:]:
         if not PART.match(p):
             return f"{name}: parameter '{p}' is neither key:value nor a flag"
+        key, _, value = p.partition(":")
+        if key == "strategy" and (family != "copy_up" or value not in STRATEGIES):
+            return f"{name}: strategy:{value} (copy_up only, one of {', '.join(sorted(STRATEGIES))})"
     return None
 
 
-def problems(doc, expect, min_rows, expect_context=()):
+def op_of(base):
+    for p in base.split("/")[3:]:
+        if p.startswith("op:"):
+            return p[3:]
+    return None
+
+
+def problems(doc, expect, min_rows, expect_context=(), expect_counter=(),
+             expect_context_value=()):
     out = []
     ctx = doc.get("context", {})
     for key in CONTEXT | set(expect_context):
@@ -73,6 +95,11 @@ def problems(doc, expect, min_rows, expect_context=()):
         if r.get("run_type") == "aggregate" and r.get("aggregate_name") == "cv":
             continue  # cv rows hold ratios, not counters
         wanted = COUNTERS.get(family, set()) if target != "dd" else {"bytes"}
+        if family == "write_heavy":
+            wanted = wanted | OP_COUNTERS.get(op_of(GB_SUFFIX.sub("", name)), set())
+        for pattern, counter in expect_counter:
+            if re.search(pattern, name):
+                wanted = wanted | {counter}
         missing = wanted - set(r)
         if missing:
             out.append(f"{name}: counters missing: {', '.join(sorted(missing))}")
@@ -90,7 +117,22 @@ def problems(doc, expect, min_rows, expect_context=()):
     for pattern in expect:
         if not any(re.search(pattern, r.get("name", "")) for r in rows):
             out.append(f"no row matches --expect {pattern}")
+    for pattern, _ in expect_counter:
+        if not any(re.search(pattern, r.get("name", "")) for r in rows):
+            out.append(f"no row matches --expect-counter {pattern}")
+    for key, text in expect_context_value:
+        if text not in str(ctx.get(key, "")):
+            out.append(f"context: {key} does not contain '{text}' ({ctx.get(key)!r})")
     return out
+
+
+def pair(arg, last):
+    """'LEFT=RIGHT' -> (LEFT, RIGHT), split at the last '=' (REGEX=COUNTER) or the first
+    (KEY=TEXT)."""
+    left, eq, right = arg.rpartition("=") if last else arg.partition("=")
+    if not eq or not left or not right:
+        raise argparse.ArgumentTypeError(f"want LEFT=RIGHT, got '{arg}'")
+    return left, right
 
 
 def main():
@@ -99,6 +141,10 @@ def main():
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--expect-context", action="append", default=[])
     ap.add_argument("--min-rows", type=int, default=1)
+    ap.add_argument("--expect-counter", action="append", default=[],
+                    type=lambda a: pair(a, last=True))
+    ap.add_argument("--expect-context-value", action="append", default=[],
+                    type=lambda a: pair(a, last=False))
     args = ap.parse_args()
     try:
         with open(args.file) as f:
@@ -106,7 +152,8 @@ def main():
     except (OSError, ValueError) as e:
         print(f"{args.file}: cannot read the benchmark JSON: {e}")
         return 1
-    found = problems(doc, args.expect, args.min_rows, args.expect_context)
+    found = problems(doc, args.expect, args.min_rows, args.expect_context, args.expect_counter,
+                     args.expect_context_value)
     for p in found:
         print(p)
     print(f"{args.file}: {len(doc.get('benchmarks', []))} rows, {len(found)} problems")

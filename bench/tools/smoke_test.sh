@@ -6,15 +6,27 @@ bench=$1 check=$2 work=$3
 mkdir -p "$work"
 out="$work/bench-smoke.json"
 rm -f "$out"
-filter='^(copy_up/(overlay2|engine)/ext4/bytes:4096/dense/|copy_up/btrfs/btrfs/bytes:4096/dense/|bound/(copy|dd)/ext4/|inode_usage/btrfs/btrfs/profile:mini/|inode_usage/overlay2/ext4/profile:mini/|lookup/(overlay2|fuse-overlayfs)/ext4/depth:1/where:bottom/op:stat/warm|readdir/(overlay|engine)/ext4/layers:1/|mount/overlay2/ext4/layers:1/|write_heavy/vfs/ext4/op:fsync)'
-"$bench" --profile quick --benchmark_filter="$filter" --benchmark_repetitions=1 --out "$out"
+filter='^(copy_up/(overlay2|engine)/ext4/bytes:4096/dense/|copy_up/btrfs/btrfs/bytes:4096/dense/|bound/(copy|dd)/ext4/|inode_usage/btrfs/btrfs/profile:mini/|inode_usage/overlay2/ext4/profile:mini/|lookup/(overlay2|engine|fuse-overlayfs)/ext4/depth:1/where:bottom/op:stat/warm|readdir/(overlay|engine)/ext4/layers:1/|readdir/fuse/ext4/layers:4/entries:200/|mount/overlay2/ext4/layers:1/|write_heavy/vfs/ext4/op:fsync|copy_up/overlay2/ext4/bytes:1048576/dense/cold|copy_up/(engine|fuse)/ext4/bytes:4096/strategy:(read_write|copy_file_range)/|write_heavy/(engine|fuse)/ext4/op:(seq|create_unlink))'
+# --fuse-options reaches ovlab-fuse (a bad option would fail the fuse rows) and the context.
+"$bench" --profile quick --benchmark_filter="$filter" --benchmark_repetitions=1 --out "$out" \
+  --fuse-options ovlab_entry_timeout=2
 /usr/bin/python3 "$check" "$out" --min-rows 10 \
   --expect '^copy_up/overlay2/ext4/bytes:4096/dense' --expect '^bound/copy/ext4' \
   --expect '^inode_usage/overlay2/ext4/profile:mini' --expect '^lookup/overlay2/ext4/depth:1' \
   --expect '^readdir/engine/ext4' --expect '^mount/overlay2/ext4/layers:1' \
   --expect '^write_heavy/vfs/ext4/op:fsync' --expect '^copy_up/btrfs/btrfs/bytes:4096/dense' \
   --expect '^bound/dd/ext4/bytes:1048576/dense/on:overlay2' \
-  --expect '^inode_usage/btrfs/btrfs/profile:mini' --expect-context skipped.target.devicemapper
+  --expect '^inode_usage/btrfs/btrfs/profile:mini' --expect-context skipped.target.devicemapper \
+  --expect '^copy_up/engine/ext4/bytes:4096/dense/warm' \
+  --expect '^copy_up/overlay2/ext4/bytes:1048576/dense/cold' \
+  --expect '^copy_up/fuse/ext4/bytes:4096/strategy:read_write/dense' \
+  --expect '^copy_up/engine/ext4/bytes:4096/strategy:copy_file_range/dense' \
+  --expect '^write_heavy/engine/ext4/op:seqread_direct/bytes:' \
+  --expect '^write_heavy/fuse/ext4/op:seqwrite/bytes:' \
+  --expect '^write_heavy/fuse/ext4/op:create_unlink/files:' \
+  --expect '^readdir/fuse/ext4/layers:4/entries:200/cold' \
+  --expect-counter '^lookup/engine/.*/warm=cpu_us' \
+  --expect-context-value 'target.fuse=options: ovlab_entry_timeout=2'
 # Nothing of the run may stay mounted.
 if grep -q ' /var/tmp/ovlab' /proc/self/mountinfo; then
   echo "mounts left under /var/tmp/ovlab:"; grep ' /var/tmp/ovlab' /proc/self/mountinfo; exit 1

@@ -6,7 +6,8 @@ usage: summary.py FILE.json [--family copy_up,lookup,...] [--cv-limit 5] [--dd-l
 
 Default: median and coefficient of variation of every aggregate instance of the headline
 families (copy_up, lookup, inode_usage, write_heavy), marking CV above the limit (for inode_usage
-the CV of the inode count, its headline), then the ratio of every independent dd measurement
+the CV of the inode count, its headline), with the CPU time per lookup (cpu_us) and the throughput
+(bytes_per_second) where a row has them, then the ratio of every independent dd measurement
 (bound/dd/BACKING/bytes:N/dense/on:TARGET) to the copy_up instance it checks
 (copy_up/TARGET/BACKING/bytes:N/dense), raw and without dd's own start-up (its startup_us
 counter), marked when the latter is off by more than --dd-limit percent.
@@ -59,6 +60,10 @@ def print_cv(aggs, families, cv_limit):
         extra = ""
         if "inodes" in med:
             extra = f" inodes={med['inodes']:.0f}/{med['inodes_expected']:.0f}"
+        if "cpu_us" in med:  # warm lookups without a daemon: CPU time per lookup
+            extra += f" cpu {med['cpu_us']:.2f} us/op"
+        if med.get("bytes_per_second"):
+            extra += f" {med['bytes_per_second'] / 2**20:.0f} MiB/s"
         flag = " CV>limit" if cv > cv_limit else ""
         rows += 1
         high += bool(flag)
@@ -108,6 +113,10 @@ HEADLINE = [
     ("d=128 cold", "lookup/{t}/{b}/depth:128/where:bottom/op:stat/cold", False),
     ("4K random write", "write_heavy/{t}/{b}/op:random4k/bytes:67108864", False),
     ("append (copy-up)", "write_heavy/{t}/{b}/op:append/files:128/depth:14", False),
+    ("copy-up cold ext4", "copy_up/{t}/ext4/bytes:67108864/dense/cold", False),
+    ("warm xfs-reflink", "copy_up/{t}/xfs-reflink/bytes:67108864/dense/warm", False),
+    ("seq read O_DIRECT (1 MiB)", "write_heavy/{t}/{b}/op:seqread_direct/bytes:67108864", False),
+    ("create+unlink", "write_heavy/{t}/{b}/op:create_unlink/files:1000", False),
 ]
 
 

@@ -32,6 +32,11 @@ TEST(Strings, JsonQuoteEscapes) {
   EXPECT_EQ(JsonQuote("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
 }
 
+TEST(Strings, EscapeOptionPathEscapesSeparators) {
+  EXPECT_EQ(EscapeOptionPath("/a,b:c\\d/e"), "/a\\,b\\:c\\\\d/e");
+  EXPECT_EQ(EscapeOptionPath("/plain"), "/plain");
+}
+
 TEST(Paths, JoinBaseDir) {
   EXPECT_EQ(JoinPath("/a/", "/b"), "/a/b");
   EXPECT_EQ(BaseName("/x/y/"), "y");

@@ -52,16 +52,6 @@ bool DetachDeadMount(const std::string& merged) {
   return ::umount2(merged.c_str(), MNT_DETACH) == 0;
 }
 
-// Layer paths go into a kernel-style option list: ':' and ',' inside them are escaped.
-std::string EscapeOptionPath(const std::string& path) {
-  std::string out;
-  for (char c : path) {
-    if (c == ':' || c == ',' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 class FuseDriver final : public Driver {
  public:
   FuseDriver(const DriverOptions& options, std::unique_ptr<Driver> layers, std::string binary)

@@ -321,8 +321,10 @@ def write_heavy(runs, out_dir):
         ax.set_ylabel("operations per second (median)")
     _legend(fig, targets, runs, bars=True)
     caption = ("Operations per second of write-heavy workloads through each driver: 4 KiB "
-               "random writes into a copied-up file, file creation, appends to many lower "
-               "files (each a copy-up), fsync'd writes; the 'ops' counter over the median "
+               "random writes into a copied-up file, file creation, creation and unlinking "
+               "(create_unlink: both count), appends to many lower files (each a copy-up), "
+               "fsync'd writes, and sequential writes and reads (seqread_direct: O_DIRECT) in "
+               "1 MiB requests, so their rate is MiB/s; the 'ops' counter over the median "
                "time of one iteration. Higher is better.")
     return _save(fig, out_dir, "write_heavy", "Write-heavy throughput per driver", caption,
                  _right_edge(fig))

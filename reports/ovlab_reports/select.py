@@ -3,8 +3,9 @@
 from .load import BenchRun
 from .names import WHERE_ORDER, target_order
 
-# Copy-up variants that are not "first write to a dense file"; the size plot leaves them out.
-_COPY_UP_VARIANTS = {"sparse", "second", "chmod", "chown", "truncate"}
+# Copy-up variants that are not "first write to a dense file, after sync"; the size plot leaves
+# them out, and the rows with a forced copy strategy (strategy:NAME; the plain rows are auto).
+_COPY_UP_VARIANTS = {"sparse", "second", "chmod", "chown", "truncate", "warm", "cold"}
 BACKING_ORDER = ("ext4", "xfs", "xfs-reflink", "btrfs", "tmpfs")
 
 
@@ -42,6 +43,8 @@ def copy_up_sizes(run: BenchRun, target: str, backing: str) -> list:
         if (b.name.target, b.name.backing) != (target, backing):
             continue
         if _COPY_UP_VARIANTS & set(b.name.flags) or b.name.int_param("bytes") is None:
+            continue
+        if b.name.param("strategy") is not None:
             continue
         points.append((b.name.int_param("bytes"), b.median_ns))
     return sorted(points)

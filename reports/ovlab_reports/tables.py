@@ -160,6 +160,8 @@ def _fmt_counter(name, value):
         return "–"
     if name == "bytes_per_second":
         return fmt_bytes(value) + "/s"
+    if name == "cpu_us":  # CPU time of the calling thread per operation
+        return fmt_time_ns(value * 1e3)
     if name.startswith("bytes"):
         return fmt_bytes(value)
     return fmt_count(value)
