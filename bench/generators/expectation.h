@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "generators/image_plan.h"
+#include "targets/target.h"
 
 namespace ovlab::bench {
 
@@ -19,12 +20,12 @@ struct UsageExpectation {
 };
 
 // Inodes a fresh store consumes for the whole image (the driver's home already made);
-// nullopt for a driver without a model.
-std::optional<UsageExpectation> ExpectImageUsage(std::string_view driver, const ImagePlan& plan);
+// nullopt for InodeModel::kNone.
+std::optional<UsageExpectation> ExpectImageUsage(targets::InodeModel model, const ImagePlan& plan);
 
 // Inodes CreateContainer consumes on top of the image: Docker's init layer (6 dirs, 5 files,
 // 1 symlink, written through a mount, so overlay's work/work appears) and the read-write layer.
-std::optional<UsageExpectation> ExpectContainerUsage(std::string_view driver,
+std::optional<UsageExpectation> ExpectContainerUsage(targets::InodeModel model,
                                                      const ImagePlan& plan);
 
 }  // namespace ovlab::bench

@@ -8,6 +8,7 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "base/version.h"
 
 namespace ovlab::bench {
 namespace {
@@ -49,8 +50,19 @@ bool Emulated() {
   return e && std::string_view(e) == "1";
 }
 
+std::string LoadAverage() {
+  auto text = ReadFileText("/proc/loadavg");
+  if (!text) return "unknown";
+  auto fields = Split(std::string(Trim(*text)), ' ');
+  return fields.size() >= 3 ? fields[0] + " " + fields[1] + " " + fields[2] : "unknown";
+}
+
 void AddMachineContext(const std::string& profile) {
-  benchmark::AddCustomContext("ovlab_version", OVLAB_VERSION);
+  benchmark::AddCustomContext("ovlab_version", Version());
+  benchmark::AddCustomContext("git_commit", GitDescribe());
+  benchmark::AddCustomContext("build_type", BuildType());
+  benchmark::AddCustomContext("compiler", Compiler());
+  benchmark::AddCustomContext("load_avg_start", LoadAverage());
   benchmark::AddCustomContext("kernel", KernelRelease());
   benchmark::AddCustomContext("distribution", Distribution());
   benchmark::AddCustomContext("cpu", CpuModel());

@@ -46,7 +46,7 @@ bool Reflinks(Backing b) {
 uint64_t ExpectedBytesCopied(const std::string& target, Backing b, uint64_t size, bool sparse,
                              bool emptied = false,
                              io::CopyStrategy strategy = io::CopyStrategy::kAuto) {
-  TargetInfo t = DescribeTarget(target);
+  const targets::TargetSpec& t = Spec(target);
   if (!t.copies_up) return 0;
   if (emptied && !t.truncate_copies_data) return 0;
   bool clones =
@@ -79,13 +79,13 @@ const char* VariantSuffix(CopyVariant v) {
   return "";
 }
 
-SysResult<void> CopyUpOp(View& view, const std::string& path, CopyVariant v) {
+SysResult<void> CopyUpOp(Ops& view, const std::string& path, CopyVariant v) {
   static const char kByte = 'x';
   switch (v) {
     case CopyVariant::kChmod:
       return view.Chmod(path, 0600);
     case CopyVariant::kChown:
-      return view.Chown(path, 1000, 1000);
+      return view.Lchown(path, 1000, 1000);
     case CopyVariant::kTruncate:
       return WriteAt(view, path, O_WRONLY | O_TRUNC, &kByte, 1, 0);
     default:
@@ -104,14 +104,14 @@ struct CopyCase {
 // cache dropped for `cold`; the name looked up for `warm`; else a sync.
 Status PrepareCopyUp(Session& s, Stack& stack, Backing b, const std::string& path, CopyVariant v) {
   if (v == CopyVariant::kSecond) {
-    if (auto r = CopyUpOp(stack.view(), path, CopyVariant::kFirst); !r) {
+    if (auto r = CopyUpOp(stack.ops(), path, CopyVariant::kFirst); !r) {
       return Fail(r.error(), Errno("first write", r.error()));
     }
   }
   if (v == CopyVariant::kCold) return stack.MakeCold({s.Scratch(b).path()});
   ::sync();
   if (v == CopyVariant::kWarm) {
-    if (auto st = stack.view().Stat(path); !st) {
+    if (auto st = stack.ops().Stat(path); !st) {
       return Fail(st.error(), Errno("lookup before the warm copy-up", st.error()));
     }
   }
@@ -131,7 +131,7 @@ void CopyUpInstance(Session& s, const std::string& target, Backing b, const Copy
     if (auto st = PrepareCopyUp(s, **stack, b, path, c.variant); !st) {
       return SkipWithError(state, st.error().message);
     }
-    View& view = (*stack)->view();  // a cold start brings up a new view
+    Ops& view = (*stack)->ops();  // a cold start brings up a new view
     auto [result, seconds] = Timed([&] { return CopyUpOp(view, path, c.variant); });
     if (!result) return SkipWithError(state, Errno("copy-up", result.error()));
     state.SetIterationTime(seconds);
@@ -158,7 +158,7 @@ void DdInstance(Session& s, const std::string& target, Backing b, const ImagePro
                 benchmark::State& state) {
   auto stack = s.GetStack(target, b, profile);
   if (!stack) return SkipWithError(state, stack.error().message);
-  View& view = (*stack)->view();
+  Ops& view = (*stack)->ops();
   const std::string probe = "/dd-startup-probe";
   static const char kByte = 'x';
   if (auto r = WriteAt(view, probe, O_WRONLY | O_CREAT, &kByte, 1, 0); !r) {
@@ -191,7 +191,7 @@ bool WantsDd(const RunPlan& p, const std::string& target, Backing b, uint64_t si
   bool target_listed = p.dd_targets.empty() || std::find(p.dd_targets.begin(), p.dd_targets.end(),
                                                          target) != p.dd_targets.end();
   // dd needs a mount; and where nothing is copied the process start would dominate the time.
-  return size_listed && target_listed && DescribeTarget(target).kind != TargetKind::kEngine &&
+  return size_listed && target_listed && Spec(target).bringup != targets::Bringup::kEngine &&
          ExpectedBytesCopied(target, b, size, false) == size;
 }
 
@@ -210,7 +210,7 @@ std::vector<CopyCase> CopyCases(const RunPlan& p, const std::string& target, Bac
   if (Has(p.warm_backings, b)) {
     for (uint64_t z : p.warm_sizes) cases.push_back({z, false, CopyVariant::kWarm});
   }
-  if (DescribeTarget(target).copy_strategy && Has(p.strategy_backings, b)) {
+  if (Spec(target).copy_strategies && Has(p.strategy_backings, b)) {
     for (uint64_t z : p.strategy_sizes) {
       for (auto strategy :
            {io::CopyStrategy::kClone, io::CopyStrategy::kCopyFileRange, io::CopyStrategy::kIoUring,
@@ -341,7 +341,7 @@ void RandomWrites(Session& s, const std::string& target, Backing b, benchmark::S
   const RunPlan& p = s.plan();
   auto stack = s.GetStack(target, b, SubjectProfile(p.random_file_bytes, false, 1));
   if (!stack) return SkipWithError(state, stack.error().message);
-  View& view = (*stack)->view();
+  Ops& view = (*stack)->ops();
   auto h = view.Open(SubjectPath(0), O_WRONLY);  // the file-level copy-up, outside the window
   if (!h) return SkipWithError(state, Errno("open for write", h.error()));
   std::vector<char> block(kBlock, 'w');
@@ -395,7 +395,7 @@ uint64_t Requests(uint64_t bytes) {
 }
 
 // Reads `path` from start to end; returns the bytes read.
-SysResult<uint64_t> ReadAll(View& view, const std::string& path, int flags, char* buf) {
+SysResult<uint64_t> ReadAll(Ops& view, const std::string& path, int flags, char* buf) {
   auto h = view.Open(path, O_RDONLY | flags);
   if (!h) return SysFail(h.error());
   uint64_t total = 0;
@@ -408,7 +408,7 @@ SysResult<uint64_t> ReadAll(View& view, const std::string& path, int flags, char
 }
 
 // Creates `path` and writes `bytes` to it (no fsync), then closes it.
-SysResult<void> WriteNew(View& view, const std::string& path, uint64_t bytes, const char* buf) {
+SysResult<void> WriteNew(Ops& view, const std::string& path, uint64_t bytes, const char* buf) {
   auto h = view.Open(path, O_WRONLY | O_CREAT | O_EXCL);
   if (!h) return SysFail(h.error());
   SysResult<void> r;
@@ -429,7 +429,7 @@ void SeqInstance(Session& s, const std::string& target, Backing b, SeqOp op,
   uint64_t bytes = s.plan().seq_bytes;
   auto stack = s.GetStack(target, b, SeqProfile(bytes));
   if (!stack) return SkipWithError(state, stack.error().message);
-  View& view = (*stack)->view();
+  Ops& view = (*stack)->ops();
   std::unique_ptr<char, decltype(&std::free)> buf(
       static_cast<char*>(std::aligned_alloc(4096, kRequest)), &std::free);
   std::fill_n(buf.get(), kRequest, 'w');
@@ -475,7 +475,7 @@ std::string CreatedPath(const std::string& dir, uint32_t i) {
 }
 
 // A new directory with `count` files, of 100 bytes each or (`empty`) only created and closed.
-SysResult<void> CreateFiles(View& view, const std::string& dir, uint32_t count, bool empty) {
+SysResult<void> CreateFiles(Ops& view, const std::string& dir, uint32_t count, bool empty) {
   static const char kData[100] = {};
   if (auto r = view.Mkdir(dir, 0755); !r) return r;
   for (uint32_t i = 0; i < count; ++i) {
@@ -492,7 +492,7 @@ SysResult<void> CreateFiles(View& view, const std::string& dir, uint32_t count, 
 }
 
 // fuse_bench's create+unlink: `count` empty files made in a new directory, then unlinked.
-SysResult<void> CreateUnlinkFiles(View& view, const std::string& dir, uint32_t count) {
+SysResult<void> CreateUnlinkFiles(Ops& view, const std::string& dir, uint32_t count) {
   if (auto r = CreateFiles(view, dir, count, true); !r) return r;
   for (uint32_t i = 0; i < count; ++i) {
     if (auto r = view.Unlink(CreatedPath(dir, i)); !r) return r;
@@ -500,7 +500,7 @@ SysResult<void> CreateUnlinkFiles(View& view, const std::string& dir, uint32_t c
   return {};
 }
 
-SysResult<void> AppendToEach(View& view, const std::vector<std::string>& files, size_t from,
+SysResult<void> AppendToEach(Ops& view, const std::vector<std::string>& files, size_t from,
                              size_t count) {
   static const char kLine[] = "appended by ovlab-bench\n";
   for (size_t i = from; i < from + count; ++i) {
@@ -511,7 +511,7 @@ SysResult<void> AppendToEach(View& view, const std::vector<std::string>& files, 
   return {};
 }
 
-SysResult<void> FsyncWrites(View& view, const std::string& path, uint32_t writes) {
+SysResult<void> FsyncWrites(Ops& view, const std::string& path, uint32_t writes) {
   std::vector<char> block(kBlock, 's');
   auto h = view.Open(path, O_WRONLY | O_CREAT | O_EXCL);
   if (!h) return SysFail(h.error());
@@ -532,7 +532,7 @@ void TreeInstance(Session& s, const std::string& target, Backing b, TreeOp op,
   ImageProfile profile = WriteTree(p, s.repetitions());
   auto stack = s.GetStack(target, b, profile);
   if (!stack) return SkipWithError(state, stack.error().message);
-  View& view = (*stack)->view();
+  Ops& view = (*stack)->ops();
   std::vector<std::string> files = TreeFiles((*stack)->plan());
   for (auto _ : state) {
     // Appends take the next batch of lower files; the others only need unique names.
@@ -578,7 +578,7 @@ void RegisterWriteHeavy(Session& s, const std::string& target, Backing b) {
         3, [&s, target, b](benchmark::State& st) { RandomWrites(s, target, b, st); });
   if (p.seq_bytes) {
     for (SeqOp op : {SeqOp::kWrite, SeqOp::kRead, SeqOp::kReadDirect}) {
-      if (op == SeqOp::kReadDirect && !DescribeTarget(target).direct_reads) continue;
+      if (op == SeqOp::kReadDirect && !Spec(target).direct_reads) continue;
       s.Add(StrPrintf("%s/op:%s/bytes:%llu", base.c_str(), SeqOpName(op),
                       static_cast<unsigned long long>(p.seq_bytes)),
             1, [&s, target, b, op](benchmark::State& st) { SeqInstance(s, target, b, op, st); });

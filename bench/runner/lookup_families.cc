@@ -42,11 +42,11 @@ std::vector<Where> Places(uint32_t depth) {
 std::vector<uint32_t> Depths(const RunPlan& p, const std::string& target) {
   std::vector<uint32_t> depths;
   for (uint32_t d : p.depths) {
-    if (!DescribeTarget(target).flat || !p.flat_max_depth || d <= p.flat_max_depth) {
+    if (!Spec(target).flat || !p.flat_max_depth || d <= p.flat_max_depth) {
       depths.push_back(d);
     }
   }
-  if (p.kernel_extra_depth && DescribeTarget(target).kernel_overlay) {
+  if (p.kernel_extra_depth && Spec(target).deep_lowers) {
     depths.push_back(p.kernel_extra_depth);
   }
   return depths;
@@ -69,7 +69,7 @@ Result<Stack*> DeepStack(Session& s, const std::string& target, Backing b, uint3
 }
 
 // stat, or open+close: ENOENT is the expected answer for the missing name.
-SysResult<void> LookupOp(View& view, const std::string& path, bool open, bool missing) {
+SysResult<void> LookupOp(Ops& view, const std::string& path, bool open, bool missing) {
   SysResult<void> r;
   if (open) {
     auto h = view.Open(path, O_RDONLY);
@@ -82,7 +82,7 @@ SysResult<void> LookupOp(View& view, const std::string& path, bool open, bool mi
   return r;
 }
 
-SysResult<void> LookupBatch(View& view, const std::string& path, bool open, bool missing, int ops) {
+SysResult<void> LookupBatch(Ops& view, const std::string& path, bool open, bool missing, int ops) {
   for (int i = 0; i < ops; ++i) {
     if (auto r = LookupOp(view, path, open, missing); !r) return r;
   }
@@ -91,7 +91,7 @@ SysResult<void> LookupBatch(View& view, const std::string& path, bool open, bool
 
 // Lookups per warm batch of `instance`, measured on its first repetition and kept for the others,
 // so every repetition times the same work.
-SysResult<int> WarmOps(const std::string& instance, View& view, const std::string& path, bool open,
+SysResult<int> WarmOps(const std::string& instance, Ops& view, const std::string& path, bool open,
                        bool missing) {
   static std::map<std::string, int> calibrated;
   if (auto it = calibrated.find(instance); it != calibrated.end()) return it->second;
@@ -113,19 +113,19 @@ void LookupInstance(Session& s, const std::string& instance, const std::string& 
   };
   int ops = 1;
   if (!cold) {  // the calibration also warms the caches
-    auto warm = WarmOps(instance, (*stack)->view(), where.path, open, missing);
+    auto warm = WarmOps(instance, (*stack)->ops(), where.path, open, missing);
     if (!warm) return fail(warm.error());
     ops = *warm;
   }
   // Warm, where the calling thread does all the work (no daemon): its CPU time per lookup, over
   // every batch (free of run-queue waits, which a kept fastest batch only mostly avoids).
-  bool cpu = !cold && !DescribeTarget(target).daemon;
+  bool cpu = !cold && !Spec(target).daemon.has_value();
   double cpu_seconds = 0;
   for (auto _ : state) {
     if (cold) {
       if (auto st = (*stack)->MakeCold(); !st) return SkipWithError(state, st.error().message);
     }
-    View& view = (*stack)->view();  // MakeCold may bring up a new view
+    Ops& view = (*stack)->ops();  // MakeCold may bring up a new view
     auto batch = [&] { return LookupBatch(view, where.path, open, missing, ops); };
     double cpu0 = cpu ? ThreadCpuSeconds() : 0;
     auto [r, seconds] = cold ? Timed(batch) : FastestOf(kWarmBatches, batch);
@@ -182,8 +182,8 @@ void ReaddirInstance(Session& s, const std::string& target, Backing b, const Ima
     if (cold) {
       if (auto st = (*stack)->MakeCold(); !st) return SkipWithError(state, st.error().message);
     }
-    View& view = (*stack)->view();
-    auto list = [&] { return view.CountEntries(kSpreadDir); };
+    Ops& view = (*stack)->ops();
+    auto list = [&] { return targets::CountEntries(view, kSpreadDir); };
     auto [n, seconds] = cold ? Timed(list) : FastestOf(kWarmBatches, list);
     if (!n) return SkipWithError(state, "readdir: " + ErrnoText(n.error()));
     if (*n != expected) {
@@ -259,7 +259,7 @@ void ContainerInstance(Session& s, const std::string& target, Backing b, uint32_
 }  // namespace
 
 void RegisterMount(Session& s, const std::string& target, Backing b, uint32_t depth) {
-  bool driver = DescribeTarget(target).has_store_model;
+  bool driver = (Spec(target).inode_model != targets::InodeModel::kNone);
   {
     std::string base =
         StrPrintf("mount/%s/%s/layers:%u", target.c_str(), scratch::BackingName(b), depth);

@@ -21,6 +21,7 @@
 #include "runner/context.h"
 #include "runner/estimate.h"
 #include "runner/families.h"
+#include "runner/output.h"
 #include "runner/run_plan.h"
 #include "runner/session.h"
 #include "runner/targets.h"
@@ -32,6 +33,7 @@ namespace {
 struct Args {
   std::string profile = "default";
   std::string targets, backings, out, scratch_dir, fuse_options;
+  std::string list_targets;  // --list-targets[=json]: print the table and exit
   uint64_t seed = 1;
   std::vector<std::string> benchmark_flags;
   std::string filter;
@@ -42,9 +44,12 @@ constexpr const char* kUsage =
     "usage: ovlab-bench [--profile quick|default|full] [--targets a,b] [--backing a,b]\n"
     "                   [--out FILE.json] [--seed N] [--scratch-dir DIR]\n"
     "                   [--fuse-options OPTS] [--benchmark_*...]\n"
+    "       ovlab-bench --list-targets[=json]\n"
+    "       ovlab-bench --version\n"
     "--fuse-options OPTS: extra ovlab-fuse -o options for the fuse target (A/B runs of its\n"
-    "options, e.g. ovlab_entry_timeout=1,ovlab_splice=on), kept in the JSON context\n"
-    "       ovlab-bench --version\n";
+    "options, e.g. ovlab_entry_timeout=1,ovlab_splice=on), kept in the JSON context.\n"
+    "--list-targets: every target with its traits and whether it runs here.\n"
+    "Exit status: 0 when every instance ran, 1 when one errored, 2 on bad usage.\n";
 
 // "--name=value" or "--name value"; returns false when argv[i] is not --name.
 bool Flag(int argc, char** argv, int& i, const char* name, std::string& value) {
@@ -75,6 +80,14 @@ Result<Args> ParseArgs(int argc, char** argv) {
     if (Flag(argc, argv, i, "--out", args.out)) continue;
     if (Flag(argc, argv, i, "--scratch-dir", args.scratch_dir)) continue;
     if (Flag(argc, argv, i, "--fuse-options", args.fuse_options)) continue;
+    if (a == "--list-targets" || a == "--list-targets=text") {
+      args.list_targets = "text";
+      continue;
+    }
+    if (a == "--list-targets=json") {
+      args.list_targets = "json";
+      continue;
+    }
     if (Flag(argc, argv, i, "--seed", v)) {
       auto n = ParseUint(v);
       if (!n) return Fail(EINVAL, "--seed wants a number, got '" + v + "'");
@@ -97,18 +110,34 @@ Result<Args> ParseArgs(int argc, char** argv) {
 }
 
 Result<std::vector<std::string>> SelectTargets(const std::string& list) {
-  if (list.empty()) return AllTargetNames();
   std::vector<std::string> out;
+  if (list.empty()) {
+    for (const auto& t : targets::AllTargets()) out.emplace_back(t.name);
+    return out;
+  }
   for (const auto& t : Split(list, ',')) {
-    bool known = false;
-    for (const auto& k : AllTargetNames()) known |= k == t;
-    if (!known) {
+    if (!targets::FindTarget(t)) {
       return Fail(EINVAL,
-                  "unknown target '" + t + "' in --targets; known: " + Join(AllTargetNames(), ","));
+                  "unknown target '" + t + "' in --targets; known: " + targets::TargetNames());
     }
     out.push_back(t);
   }
   return out;
+}
+
+// --list-targets: the table, as text for people or as the JSON the output's context carries.
+int ListTargets(const std::string& format) {
+  if (format == "json") {
+    std::printf("%s\n", TargetsContext({}).dump(2).c_str());
+    return 0;
+  }
+  for (const auto& t : targets::AllTargets()) {
+    std::string why = targets::UnavailableReason(t);
+    std::printf("%-15s %-13s %s\n%17s%s\n", std::string(t.name).c_str(),
+                targets::BringupName(t.bringup), std::string(t.summary).c_str(), "",
+                why.empty() ? "runs here" : ("not here: " + why).c_str());
+  }
+  return 0;
 }
 
 Result<std::vector<scratch::Backing>> SelectBackings(const std::string& list,
@@ -133,7 +162,7 @@ void Register(Session& s, const std::vector<std::string>& targets) {
     scratch::Backing b = p.backings[i];
     RegisterBounds(s, b);
     for (const auto& t : targets) {
-      std::optional<scratch::Backing> only = DescribeTarget(t).only_backing;
+      std::optional<scratch::Backing> only = Spec(t).only_backing;
       if (only && *only != b) continue;
       bool narrow = i < p.narrow_backings || only;
       if (narrow || p.CopyUpOn(b, t)) {
@@ -150,7 +179,7 @@ void Register(Session& s, const std::vector<std::string>& targets) {
 
 // Targets that need a backing the run does not use are skipped with that reason.
 std::string MissingBackingReason(const std::string& target, const RunPlan& plan) {
-  std::optional<scratch::Backing> only = DescribeTarget(target).only_backing;
+  std::optional<scratch::Backing> only = Spec(target).only_backing;
   if (!only || std::find(plan.backings.begin(), plan.backings.end(), *only) != plan.backings.end())
     return "";
   return StrPrintf("runs on the %s backing only, which this run does not use (--backing %s)",
@@ -164,6 +193,7 @@ int Main(int argc, char** argv) {
                  args.error().code ? "\n" : "");
     return args.error().code ? 2 : 0;
   }
+  if (!args->list_targets.empty()) return ListTargets(args->list_targets);
   auto plan = MakeRunPlan(args->profile);
   if (!plan) return std::fprintf(stderr, "ovlab-bench: %s\n", plan.error().message.c_str()), 2;
   auto targets = SelectTargets(args->targets);
@@ -179,8 +209,7 @@ int Main(int argc, char** argv) {
     return std::fprintf(stderr, "ovlab-bench: %s\n", st.error().message.c_str()), 2;
   }
   scratch::InstallSignalCleanup();
-  ExportOvlabFuseBinary();
-  SetExtraFuseOptions(args->fuse_options);
+  SetFuseOptions(args->fuse_options);
 
   Session session(*plan, args->scratch_dir, args->seed);
   if (args->repetitions) session.set_repetitions(args->repetitions);
@@ -188,16 +217,23 @@ int Main(int argc, char** argv) {
   benchmark::AddCustomContext("seed", std::to_string(args->seed));
 
   std::vector<std::string> runnable;
-  for (const auto& t : *targets) {
-    std::string why = TargetUnavailableReason(t);
-    if (why.empty()) why = MissingBackingReason(t, *plan);
+  std::vector<std::pair<std::string, std::string>> skipped;
+  for (const auto& t : targets::AllTargets()) {
+    std::string name(t.name);
+    std::string why = std::find(targets->begin(), targets->end(), name) == targets->end()
+                          ? "not selected (--targets)"
+                          : targets::UnavailableReason(t);
+    if (why.empty()) why = MissingBackingReason(name, *plan);
     if (!why.empty()) {
-      std::fprintf(stderr, "ovlab-bench: skipping target %s: %s\n", t.c_str(), why.c_str());
-      benchmark::AddCustomContext("skipped.target." + t, why);
+      if (why != "not selected (--targets)") {
+        std::fprintf(stderr, "ovlab-bench: skipping target %s: %s\n", name.c_str(), why.c_str());
+        benchmark::AddCustomContext("skipped.target." + name, why);
+      }
+      skipped.emplace_back(name, why);
       continue;
     }
-    benchmark::AddCustomContext("target." + t, TargetContext(t));
-    runnable.push_back(t);
+    benchmark::AddCustomContext("target." + name, TargetContext(t));
+    runnable.push_back(name);
   }
   Register(session, runnable);
 
@@ -216,6 +252,13 @@ int Main(int argc, char** argv) {
 
   // Scratch filesystems only for backings some selected instance uses.
   std::vector<std::string> selected = session.SelectedNames(args->filter);
+  if (selected.empty()) {
+    std::fprintf(stderr,
+                 "ovlab-bench: no instance of the %s profile matches --benchmark_filter=%s "
+                 "(--benchmark_list_tests=true lists them)\n",
+                 plan->profile.c_str(), args->filter.c_str());
+    return 2;
+  }
   for (scratch::Backing b : plan->backings) {
     std::string token = std::string("/") + scratch::BackingName(b) + "/";
     bool used = false;
@@ -235,10 +278,25 @@ int Main(int argc, char** argv) {
                plan->profile.c_str(), selected.size(),
                EstimateSeconds(selected, session.repetitions()) / 60);
   session.StartClock(selected.size());
-  benchmark::RunSpecifiedBenchmarks();
+  ErrorCountingReporter console;
+  benchmark::RunSpecifiedBenchmarks(&console);
   session.Shutdown();
   benchmark::Shutdown();
-  return 0;
+  int status = 0;
+  if (!args->out.empty()) {
+    nlohmann::json extra = {{"ovlab_targets", TargetsContext(skipped)},
+                            {"load_avg_end", LoadAverage()}};
+    if (auto st = AddToJsonContext(args->out, extra); !st) {
+      std::fprintf(stderr, "ovlab-bench: %s\n", st.error().message.c_str());
+      status = 1;
+    }
+  }
+  if (!console.errored().empty()) {
+    std::fprintf(stderr, "ovlab-bench: %zu instances errored; the first: %s\n",
+                 console.errored().size(), console.first_error().c_str());
+    status = 1;
+  }
+  return status;
 }
 
 }  // namespace

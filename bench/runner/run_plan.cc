@@ -142,7 +142,7 @@ Result<RunPlan> MakeRunPlan(std::string_view profile) {
     return Fail(EINVAL, "unknown --profile '" + std::string(profile) +
                             "': use quick (< 2 min), default (< 10 min) or full");
   }
-  p.targets = AllTargetNames();
+  for (const auto& t : targets::AllTargets()) p.targets.emplace_back(t.name);
   return p;
 }
 

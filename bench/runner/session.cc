@@ -6,6 +6,7 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "runner/targets.h"
 
 namespace ovlab::bench {
 
@@ -41,8 +42,8 @@ Result<Stack*> Session::GetStack(const std::string& target, scratch::Backing b,
   DropStack();
   if (!HasBacking(b))
     return Fail(ENODEV, std::string("no ") + scratch::BackingName(b) + " scratch");
-  auto stack = Stack::Create(target, NewPath(b, "stack"), PlanImage(profile, seed_), max_depth,
-                             copy_strategy);
+  auto stack = Stack::Create(Spec(target), NewPath(b, "stack"), PlanImage(profile, seed_),
+                             max_depth, copy_strategy);
   if (!stack) return std::unexpected(stack.error());
   stack_ = std::move(*stack);
   stack_key_ = key;

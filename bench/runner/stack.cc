@@ -1,8 +1,5 @@
 #include "runner/stack.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 
@@ -10,11 +7,11 @@
 #include "base/strings.h"
 #include "drivers/driver.h"
 #include "generators/image_builder.h"
-#include "launch/daemon_process.h"
 #include "runner/targets.h"
 #include "scratch/cold_caches.h"
 #include "scratch/scratch.h"
-#include "union/union.h"
+#include "targets/mounted_ops.h"
+#include "targets/union_mount.h"
 
 namespace ovlab::bench {
 
@@ -24,83 +21,52 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 struct Stack::State {
-  std::string target;
-  TargetInfo info;
+  const targets::TargetSpec* target = nullptr;
   std::string dir;
   ImagePlan plan;
   std::unique_ptr<drivers::Driver> driver;
   BuiltImage image;
   bool container_made = false;
   bool up = false;
+  // Driver targets: the container layer's mount (Driver::Get) and Ops on it.
   int cleanup_token = -1;
-  std::unique_ptr<launch::DaemonProcess> daemon;
-  std::unique_ptr<unionfs::Union> engine;
-  std::unique_ptr<View> view;
+  std::unique_ptr<targets::MountedOps> mounted;
+  // Daemons and the engine: their union over the container's layers.
+  targets::UnionConfig config;
+  std::unique_ptr<targets::UnionMount> union_mount;
   uint64_t next_index = 0;
-  io::CopyStrategy copy_strategy = io::CopyStrategy::kAuto;
 
-  // The -o options ovlab-fuse gets besides the layers: the run's --fuse-options, then the copy
-  // strategy (so a strategy:NAME row uses NAME whatever those say).
-  std::vector<std::string> OvlabFuseOptions() const {
-    std::vector<std::string> options;
-    if (!info.ovlab_fuse) return options;
-    if (!ExtraFuseOptions().empty()) options.push_back(ExtraFuseOptions());
-    if (copy_strategy != io::CopyStrategy::kAuto) {
-      options.push_back(std::string("ovlab_copy=") + io::CopyStrategyName(copy_strategy));
-    }
-    return options;
+  bool DriverShowsView() const {
+    return target->bringup == targets::Bringup::kKernelDriver ||
+           target->bringup == targets::Bringup::kLayerDriver;
   }
 
-  Result<std::vector<std::string>> DaemonArgv() {
+  // The container's layers as the overlay2 store keeps them (Docker's GraphDriver data).
+  Result<launch::UnionDirs> ContainerDirs() {
     auto meta = driver->Metadata(kContainer);
     if (!meta) return std::unexpected(meta.error());
-    std::string lower = (*meta)["LowerDir"], upper = (*meta)["UpperDir"];
-    std::string work = (*meta)["WorkDir"], mnt = JoinPath(dir, "mnt");
-    if (target == "unionfs-fuse") {
-      std::string branches = upper + "=RW";
-      for (const auto& l : Split(lower, ':')) branches += ":" + l + "=RO";
-      return std::vector<std::string>{"unionfs-fuse", "-f", "-o", "cow", branches, mnt};
-    }
-    std::string program = info.ovlab_fuse ? OvlabFuseBinary() : target;
-    // Layer paths go into an -o option list, which libfuse and ovlab-fuse unescape.
-    std::vector<std::string> lowers;
-    for (const auto& l : Split(lower, ':')) lowers.push_back(EscapeOptionPath(l));
-    std::vector<std::string> argv = {program, "-f", "-o",
-                                     "lowerdir=" + Join(lowers, ":") +
-                                         ",upperdir=" + EscapeOptionPath(upper) +
-                                         ",workdir=" + EscapeOptionPath(work)};
-    for (const auto& o : OvlabFuseOptions()) argv.insert(argv.end(), {"-o", o});
-    argv.push_back(mnt);
-    return argv;
+    return launch::UnionDirs{Split((*meta)["LowerDir"], ':'), (*meta)["UpperDir"],
+                             (*meta)["WorkDir"]};
   }
 
   Status Up() {
-    if (info.kind == TargetKind::kDriver) {
+    if (DriverShowsView()) {
       auto merged = driver->Get(kContainer);
       if (!merged) return std::unexpected(merged.error());
       cleanup_token = scratch::RegisterCleanupMount(*merged);
-      view = MakeMountedView(*merged);
-    } else if (info.kind == TargetKind::kDaemon) {
-      auto argv = DaemonArgv();
-      if (!argv) return std::unexpected(argv.error());
-      std::string mnt = argv->back();
-      if (auto st = MakeDirs(mnt); !st) return st;
-      auto started = launch::DaemonProcess::Start(*argv, mnt);
-      if (!started) return std::unexpected(started.error());
-      daemon = std::move(*started);
-      view = MakeMountedView(mnt);
+      mounted = std::make_unique<targets::MountedOps>(*merged);
     } else {
-      auto meta = driver->Metadata(kContainer);
-      if (!meta) return std::unexpected(meta.error());
-      unionfs::UnionOptions options;
-      options.lowers = Split((*meta)["LowerDir"], ':');
-      options.upper = (*meta)["UpperDir"];
-      options.work = (*meta)["WorkDir"];
-      options.copy_strategy = copy_strategy;
-      auto opened = unionfs::Union::Open(options);
-      if (!opened) return std::unexpected(opened.error());
-      engine = std::move(*opened);
-      view = MakeEngineView(*engine);
+      auto dirs = ContainerDirs();
+      if (!dirs) return std::unexpected(dirs.error());
+      if (union_mount) {
+        if (auto st = union_mount->Up(*dirs); !st) return st;
+      } else {
+        std::string mnt = JoinPath(dir, "mnt");
+        if (auto st = MakeDirs(mnt); !st) return st;
+        auto started = targets::UnionMount::Start(*target, *dirs, config, mnt);
+        if (!started) return std::unexpected(started.error());
+        union_mount = std::move(*started);
+      }
     }
     up = true;
     return {};
@@ -109,20 +75,12 @@ struct Stack::State {
   Status Down() {
     if (!up) return {};
     up = false;
-    view.reset();
-    if (info.kind == TargetKind::kDriver) {
-      Status st = driver->Put(kContainer);
-      scratch::UnregisterCleanupMount(cleanup_token);
-      cleanup_token = -1;
-      return st;
-    }
-    if (daemon) {
-      auto code = daemon->Unmount();
-      daemon.reset();
-      if (!code) return std::unexpected(code.error());
-    }
-    engine.reset();
-    return {};
+    if (!DriverShowsView()) return union_mount->Down();
+    mounted.reset();
+    Status st = driver->Put(kContainer);
+    scratch::UnregisterCleanupMount(cleanup_token);
+    cleanup_token = -1;
+    return st;
   }
 };
 
@@ -131,38 +89,38 @@ Stack::~Stack() {
   (void)Destroy();
 }
 
-Result<std::unique_ptr<Stack>> Stack::Create(const std::string& target, const std::string& dir,
-                                             const ImagePlan& plan, size_t max_depth,
-                                             io::CopyStrategy copy_strategy) {
+Result<std::unique_ptr<Stack>> Stack::Create(const targets::TargetSpec& target,
+                                             const std::string& dir, const ImagePlan& plan,
+                                             size_t max_depth, io::CopyStrategy copy_strategy) {
   if (PathExists(dir)) return Fail(EEXIST, "stack directory " + dir + " exists already");
+  std::string name(target.name);
   auto state = std::make_unique<State>();
-  state->target = target;
-  state->info = DescribeTarget(target);
+  state->target = &target;
   state->dir = dir;
   state->plan = plan;
-  state->copy_strategy = copy_strategy;
+  state->config.fuse_options = FuseOptions();
+  if (copy_strategy != io::CopyStrategy::kAuto) state->config.copy_strategy = copy_strategy;
   std::unique_ptr<Stack> stack(new Stack(std::move(state)));
   State& s = *stack->state_;
   if (auto st = MakeDirs(JoinPath(dir, "staging")); !st) return std::unexpected(st.error());
-  std::string driver_name = s.info.kind == TargetKind::kDriver ? target : "overlay2";
-  auto driver =
-      drivers::OpenDriver(driver_name, {JoinPath(dir, "store"), max_depth, s.OvlabFuseOptions()});
-  if (!driver) return std::unexpected(WithContext(driver.error(), target));
+  auto driver = drivers::OpenDriver(target.driver, {JoinPath(dir, "store"), max_depth, {}});
+  if (!driver) return std::unexpected(WithContext(driver.error(), name));
   s.driver = std::move(*driver);
   auto image = BuildImage(*s.driver, plan, "img", JoinPath(dir, "staging"));
-  if (!image) return std::unexpected(WithContext(image.error(), target + ": build image"));
+  if (!image) return std::unexpected(WithContext(image.error(), name + ": build image"));
   s.image = *image;
   drivers::CreateOptions rw;
   rw.parent = s.image.top();
   rw.rw = true;
   if (auto st = s.driver->Create(kContainer, rw); !st) return std::unexpected(st.error());
   s.container_made = true;
-  if (auto st = s.Up(); !st) return std::unexpected(WithContext(st.error(), target + ": mount"));
+  if (auto st = s.Up(); !st) return std::unexpected(WithContext(st.error(), name + ": mount"));
   return stack;
 }
 
-View& Stack::view() {
-  return *state_->view;
+Ops& Stack::ops() {
+  State& s = *state_;
+  return s.mounted ? static_cast<Ops&>(*s.mounted) : s.union_mount->ops();
 }
 drivers::Driver& Stack::driver() {
   return *state_->driver;
@@ -173,16 +131,16 @@ const std::string& Stack::image_top() const {
 const ImagePlan& Stack::plan() const {
   return state_->plan;
 }
-const std::string& Stack::target() const {
-  return state_->target;
+const targets::TargetSpec& Stack::target() const {
+  return *state_->target;
 }
 uint64_t Stack::NextIndex() {
   return state_->next_index++;
 }
 
 Status Stack::MakeCold(const std::vector<std::string>& quiesce) {
-  // FUSE daemons keep their own caches: they are restarted (the fuse driver's with Put/Get).
-  bool restart = state_->info.kind != TargetKind::kDriver || state_->info.daemon;
+  // Daemons and the engine keep their own caches: they are restarted.
+  bool restart = targets::InUserspace(*state_->target);
   if (restart) {
     if (auto st = state_->Down(); !st) return st;
   }
@@ -205,6 +163,7 @@ Status Stack::Destroy() {
   auto keep_first = [&first](Status st) {
     if (!st && first) first = st;
   };
+  s.union_mount.reset();
   if (s.container_made) keep_first(s.driver->Remove(kContainer));
   s.container_made = false;
   if (s.driver) keep_first(RemoveImage(*s.driver, s.image));

@@ -1,6 +1,6 @@
 // A stack: one planned image built for one target in a directory of a scratch filesystem, with a
-// container's read-write layer on top, shown through a View. Everything it makes (layers, mounts,
-// daemons) is removed by Destroy or the destructor.
+// container's read-write layer on top, shown through the target's Ops. Everything it makes
+// (layers, mounts, daemons) is removed by Destroy or the destructor.
 #pragma once
 
 #include <memory>
@@ -10,7 +10,8 @@
 #include "base/result.h"
 #include "generators/image_plan.h"
 #include "io/copy.h"
-#include "runner/view.h"
+#include "targets/ops.h"
+#include "targets/target.h"
 
 namespace ovlab::drivers {
 class Driver;
@@ -18,23 +19,29 @@ class Driver;
 
 namespace ovlab::bench {
 
+using targets::CountEntries;
+using targets::Ops;
+using targets::WriteAt;
+
 class Stack {
  public:
   // `dir` must not exist yet; max_depth is the driver's lower limit (128, or 500 for deep stacks);
-  // copy_strategy: how a copy-up copies data, for targets whose TargetInfo::copy_strategy is set.
+  // copy_strategy: how a copy-up copies data, for targets that let one choose
+  // (TargetSpec::copy_strategies).
   static Result<std::unique_ptr<Stack>> Create(
-      const std::string& target, const std::string& dir, const ImagePlan& plan,
+      const targets::TargetSpec& target, const std::string& dir, const ImagePlan& plan,
       size_t max_depth = 128, io::CopyStrategy copy_strategy = io::CopyStrategy::kAuto);
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  View& view();
+  // The container's view. A cold start or a remount brings up a new one: take it again after.
+  Ops& ops();
   // The driver holding the image (overlay2 for daemon and engine targets) and its top layer.
   drivers::Driver& driver();
   const std::string& image_top() const;
   const ImagePlan& plan() const;
-  const std::string& target() const;
+  const targets::TargetSpec& target() const;
   // A counter for families that consume fresh objects of the image (one lower file per
   // copy-up): returns 0, 1, 2, ... over the stack's life.
   uint64_t NextIndex();

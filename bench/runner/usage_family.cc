@@ -62,14 +62,15 @@ void UsageInstance(Session& s, const std::string& target, Backing b, const Image
                    bool container, benchmark::State& state) {
   s.DropStack();
   ImagePlan plan = PlanImage(profile, s.seed());
-  auto expected = container ? ExpectContainerUsage(target, plan) : ExpectImageUsage(target, plan);
+  targets::InodeModel model = Spec(target).inode_model;
+  auto expected = container ? ExpectContainerUsage(model, plan) : ExpectImageUsage(model, plan);
   if (!expected) return SkipWithError(state, "no analytic model for " + target);
   std::string dir = s.NewPath(b, "usage");
   std::string staging = JoinPath(dir, "staging");
   if (auto st = MakeDirs(staging); !st) return SkipWithError(state, st.error().message);
   std::string store = JoinPath(dir, "store");
   for (auto _ : state) {
-    auto driver = drivers::OpenDriver(target, {store, 128, {}});
+    auto driver = drivers::OpenDriver(Spec(target).driver, {store, 128, {}});
     if (!driver) {
       SkipWithError(state, driver.error().message);
       break;
@@ -119,7 +120,7 @@ void UsageInstance(Session& s, const std::string& target, Backing b, const Image
 }  // namespace
 
 void RegisterInodeUsage(Session& s, const std::string& target, Backing b) {
-  if (!DescribeTarget(target).has_store_model) return;
+  if (!(Spec(target).inode_model != targets::InodeModel::kNone)) return;
   for (const auto& name : s.plan().usage_profiles) {
     const ImageProfile* profile = FindProfile(name);
     if (!profile) continue;

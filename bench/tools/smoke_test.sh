@@ -27,6 +27,21 @@ filter='^(copy_up/(overlay2|engine)/ext4/bytes:4096/dense/|copy_up/btrfs/btrfs/b
   --expect '^readdir/fuse/ext4/layers:4/entries:200/cold' \
   --expect-counter '^lookup/engine/.*/warm=cpu_us' \
   --expect-context-value 'target.fuse=options: ovlab_entry_timeout=2'
+# The target table is in the context for the reports, every row with its traits.
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["context"]["ovlab_targets"]
+names = [r["name"] for r in rows]
+assert "overlay2" in names and "fuse" in names, names
+assert all({"bringup", "role", "inode_model", "durable_copy_up", "skipped"} <= set(r) for r in rows)
+PY
+# An instance that errors makes the run exit 1, saying so (here: the fuse target's daemon fails).
+if OVLAB_FUSE=/bin/false "$bench" --profile quick --targets fuse --backing ext4 \
+    --benchmark_filter='^copy_up/fuse/ext4/bytes:4096/dense/' --benchmark_repetitions=1 \
+    >"$work/errored.out" 2>"$work/errored.err"; then
+  echo "ovlab-bench exited 0 although an instance errored"; exit 1
+fi
+grep -q 'instances errored' "$work/errored.err" || { cat "$work/errored.err"; exit 1; }
 # Nothing of the run may stay mounted.
 if grep -q ' /var/tmp/ovlab' /proc/self/mountinfo; then
   echo "mounts left under /var/tmp/ovlab:"; grep ' /var/tmp/ovlab' /proc/self/mountinfo; exit 1

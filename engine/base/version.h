@@ -10,5 +10,10 @@ namespace ovlab {
 std::string Version();
 // "<program> <Version()>": the first line of every program's --version.
 std::string VersionLine(const std::string& program);
+// `git describe` of the tree this was built from ("" outside git), the build type
+// (CMAKE_BUILD_TYPE, plus "+asan/ubsan" for the sanitizer build) and the compiler.
+std::string GitDescribe();
+std::string BuildType();
+std::string Compiler();
 
 }  // namespace ovlab

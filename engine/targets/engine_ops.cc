@@ -112,6 +112,12 @@ class EngineOpsImpl : public EngineOps {
     return U().Write(h->file, buf, size, offset);
   }
 
+  SysResult<size_t> Pread(int handle, void* buf, size_t size, off_t offset) override {
+    Handle* h = Find(handle);
+    if (!h || !h->file) return SysFail(EBADF);
+    return U().Read(h->file, buf, size, offset);
+  }
+
   SysResult<void> Fsync(int handle) override {
     Handle* h = Find(handle);
     if (!h || !h->file) return SysFail(EBADF);

@@ -99,6 +99,12 @@ SysResult<size_t> MountedOps::Pwrite(int handle, const void* buf, size_t size, o
   return static_cast<size_t>(n);
 }
 
+SysResult<size_t> MountedOps::Pread(int handle, void* buf, size_t size, off_t offset) {
+  ssize_t n = ::pread(handle, buf, size, offset);
+  if (n < 0) return SysFail(errno);
+  return static_cast<size_t>(n);
+}
+
 SysResult<void> MountedOps::Fsync(int handle) {
   return Check(::fsync(handle));
 }

@@ -21,6 +21,7 @@ class MountedOps : public Ops {
   SysResult<std::string> Read(int handle, size_t max) override;
   SysResult<size_t> Write(int handle, const std::string& data) override;
   SysResult<size_t> Pwrite(int handle, const void* buf, size_t size, off_t offset) override;
+  SysResult<size_t> Pread(int handle, void* buf, size_t size, off_t offset) override;
   SysResult<void> Fsync(int handle) override;
   SysResult<struct stat> Fstat(int handle) override;
   SysResult<void> Ftruncate(int handle, off_t size) override;

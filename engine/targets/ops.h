@@ -36,11 +36,12 @@ class Ops {
   // Handles are small integers; every handle still open is closed when the union goes down.
   virtual SysResult<int> Open(const std::string& path, int flags, mode_t mode = 0644) = 0;
   virtual SysResult<void> Close(int handle) = 0;
-  // read(2)/write(2) at the handle's offset; Pwrite at `offset` (ignored with O_APPEND, as
-  // pwrite(2) does on Linux).
+  // read(2)/write(2) at the handle's offset; Pread/Pwrite at `offset` (Pwrite's is ignored
+  // with O_APPEND, as pwrite(2) does on Linux).
   virtual SysResult<std::string> Read(int handle, size_t max) = 0;
   virtual SysResult<size_t> Write(int handle, const std::string& data) = 0;
   virtual SysResult<size_t> Pwrite(int handle, const void* buf, size_t size, off_t offset) = 0;
+  virtual SysResult<size_t> Pread(int handle, void* buf, size_t size, off_t offset) = 0;
   virtual SysResult<void> Fsync(int handle) = 0;
   virtual SysResult<struct stat> Fstat(int handle) = 0;
   virtual SysResult<void> Ftruncate(int handle, off_t size) = 0;

@@ -63,13 +63,15 @@ std::vector<TargetSpec> MakeTable() {
                .driver = "overlay2",
                .daemon = kOvlabFuseDaemon,
                .role = Role::kMustMatch,
-               .conformance_name = "fuse"});
+               .conformance_name = "fuse",
+               .copy_strategies = true});
   t.push_back({.name = "engine",
                .summary = "ovlab's union engine in process, over overlay2 layers",
                .bringup = Bringup::kEngine,
                .driver = "overlay2",
                .role = Role::kMustMatch,
-               .conformance_name = "engine"});
+               .conformance_name = "engine",
+               .copy_strategies = true});
   t.push_back({.name = "fuse-overlayfs",
                .summary = "fuse-overlayfs over overlay2 layers",
                .bringup = Bringup::kDaemon,
@@ -88,7 +90,8 @@ std::vector<TargetSpec> MakeTable() {
                .conformance_name = "unionfs-fuse",
                .durable_copy_up = false,
                .truncate_copies_data = true,
-               .clones_on_reflink = false});
+               .clones_on_reflink = false,
+               .direct_reads = false});
   t.push_back({.name = "btrfs",
                .summary = "btrfs driver: a writable subvolume snapshot per layer, no union",
                .bringup = Bringup::kLayerDriver,
@@ -135,6 +138,10 @@ const TargetSpec* FindConformanceTarget(std::string_view name) {
   for (const auto* t : ConformanceTargets())
     if (t->conformance_name == name) return t;
   return nullptr;
+}
+
+bool InUserspace(const TargetSpec& t) {
+  return t.bringup == Bringup::kDaemon || t.bringup == Bringup::kEngine;
 }
 
 std::string TargetNames() {

@@ -65,7 +65,17 @@ struct TargetSpec {
   bool clones_on_reflink = true;      // a data copy-up is a reflink where the backing allows
   bool flat = false;                  // lookups cost the same at any depth
   bool deep_lowers = false;           // takes the kernel's 500 lowers
+  // Its copy-up's data copy can be chosen (io::CopyStrategy: the engine's option, ovlab-fuse's
+  // -o ovlab_copy=).
+  bool copy_strategies = false;
+  // O_DIRECT reads work (unionfs-fuse opens its lower file O_DIRECT too and reads it into
+  // libfuse's unaligned buffer: EINVAL).
+  bool direct_reads = true;
 };
+
+// A userspace cache sits in front of the kernel's: a cold start restarts the daemon or reopens
+// the engine, and the caller's CPU time misses a daemon's work.
+bool InUserspace(const TargetSpec& target);
 
 // Every target, in report order.
 const std::vector<TargetSpec>& AllTargets();

@@ -20,6 +20,9 @@ nlohmann::json TargetJson(const TargetSpec& t) {
       {"clones_on_reflink", t.clones_on_reflink},
       {"flat", t.flat},
       {"deep_lowers", t.deep_lowers},
+      {"copy_strategies", t.copy_strategies},
+      {"direct_reads", t.direct_reads},
+      {"in_userspace", InUserspace(t)},
   };
   return j;
 }

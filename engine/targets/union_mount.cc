@@ -109,6 +109,10 @@ class DaemonUnion final : public UnionMount {
       if (config_.redirect_dir) o.push_back("redirect_dir=" + OnOff(*config_.redirect_dir));
       if (config_.metacopy && *config_.metacopy) o.push_back("metacopy=on");
       o.insert(o.end(), config_.fuse_options.begin(), config_.fuse_options.end());
+      // After the caller's options, so a strategy:NAME row copies with NAME whatever they say.
+      if (config_.copy_strategy) {
+        o.push_back(std::string("ovlab_copy=") + io::CopyStrategyName(*config_.copy_strategy));
+      }
     }
     o.push_back("allow_other");
     return o;
@@ -140,6 +144,7 @@ class EngineUnion final : public UnionMount {
     o.work = dirs.work;
     o.redirect_dir = config_.redirect_dir.value_or(false);
     o.metacopy = config_.metacopy.value_or(false);
+    o.copy_strategy = config_.copy_strategy.value_or(io::CopyStrategy::kAuto);
     return ops_->OpenEngine(o);
   }
   Status Down() override {

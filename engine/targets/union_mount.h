@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "io/copy.h"
 #include "launch/union_argv.h"
 #include "targets/ops.h"
 #include "targets/target.h"
@@ -20,7 +21,10 @@ namespace ovlab::targets {
 struct UnionConfig {
   std::optional<bool> redirect_dir;
   std::optional<bool> metacopy;  // the kernel needs redirect_dir=on with it
-  // Extra options for ovlab-fuse only (speed options under test, ovlab-bench --fuse-options).
+  // How a copy-up copies data, where the target lets one choose (TargetSpec::copy_strategies).
+  std::optional<io::CopyStrategy> copy_strategy;
+  // Extra options for ovlab-fuse only (speed options under test, ovlab-bench --fuse-options),
+  // each one option.
   std::vector<std::string> fuse_options;
 };
 
