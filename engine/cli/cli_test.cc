@@ -1,7 +1,12 @@
 // Runs the real `ovlab` binary: exit codes, one-line errors, help, and a full store session.
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -209,6 +214,97 @@ TEST_F(CliTest, EveryDriverRunsTheSameSession) {
     EXPECT_EQ(run({"check"}).code, 0) << driver;
     for (const char* id : {"c1", "c1-init", "app", "base"}) EXPECT_EQ(run({"rm", id}).code, 0);
   }
+}
+
+// --- Confinement: a damaged or hostile store never makes ovlab reach outside its root -----------
+
+// A store (overlay2 unless a test says otherwise) and a canary directory beside the root, outside
+// it, that every command must leave exactly as it was.
+class CliConfinementTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    canary_ = JoinPath(fs_->path(), "canary");
+    drivers::testing_util::MakeCanary(canary_);
+    canary_before_ = drivers::testing_util::Fingerprint(canary_);
+  }
+  void TearDown() override {
+    if (fs_) {
+      EXPECT_EQ(drivers::testing_util::Fingerprint(canary_), canary_before_);
+    }
+    CliTest::TearDown();
+  }
+
+  std::string Home(const std::string& driver = "overlay2") const { return JoinPath(root_, driver); }
+  std::string Layer(const std::string& id, const std::string& rest = "") const {
+    std::string dir = JoinPath(Home(), id);
+    return rest.empty() ? dir : JoinPath(dir, rest);
+  }
+  // base (holding /f) and child on it.
+  void MakeBaseAndChild() {
+    ASSERT_EQ(Ovlab({"create", "base"}).code, 0);
+    WriteFile(Layer("base", "diff/f"), "base");
+    ASSERT_EQ(Ovlab({"create", "child", "--parent", "base"}).code, 0);
+  }
+  // Replaces a store entry with a symlink to the canary.
+  void PointAtCanary(const std::string& path) {
+    ASSERT_TRUE(RemoveTree(path));
+    ASSERT_EQ(::symlink(canary_.c_str(), path.c_str()), 0) << path;
+  }
+  static bool Mounted(const std::string& path) {
+    auto m = mount::FindMount(path);
+    return m && m->has_value();
+  }
+  // `check` reports problems: exit 1, each finding on stdout, one line on stderr.
+  void ExpectFinding(const Ran& r, const std::string& finding) {
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find(finding), std::string::npos) << r.out;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(StartsWith(r.err, "ovlab: ")) << r.err;
+  }
+  // A mount that went through anyway is undone, so that the next step starts clean.
+  void ExpectMountRefused(const std::string& id, const std::string& what,
+                          const std::string& driver = "overlay2") {
+    auto r = Ovlab({"--driver", driver, "mount", id});
+    ExpectFailure(r, 1, what);
+    if (r.code == 0) (void)Ovlab({"--driver", driver, "umount", id});
+  }
+
+  // SIGKILL for the ovlab-fuse daemon serving `mountpoint`; returns once it is gone (its pidfd
+  // polls readable at exit, after its /dev/fuse fd closed and the kernel aborted the connection).
+  static void KillFuseDaemon(const std::string& mountpoint) {
+    std::vector<pid_t> pids;
+    for (const auto& name : ListDir("/proc").value_or(std::vector<std::string>{})) {
+      auto pid = ParseUint(name);
+      auto args = Split(ReadFileText("/proc/" + name + "/cmdline").value_or(""), '\0');
+      if (pid && !args.empty() && BaseName(args[0]) == "ovlab-fuse" &&
+          std::find(args.begin(), args.end(), mountpoint) != args.end()) {
+        pids.push_back(static_cast<pid_t>(*pid));
+      }
+    }
+    ASSERT_EQ(pids.size(), 1u) << "ovlab-fuse daemons serving " << mountpoint;
+    // glibc 2.36's <sys/pidfd.h> lacks extern "C": the system call itself.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pids[0], 0)));
+    ASSERT_TRUE(pidfd) << ErrnoText(errno);
+    ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+    struct pollfd p = {pidfd.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, -1), 1);
+  }
+
+  std::string canary_;
+  std::vector<std::string> canary_before_;
+};
+
+// #18.5: `create X --parent ''` made a base layer while `create ''` was refused.
+TEST_F(CliTest, EmptyOptionValuesAreRefused) {
+  ASSERT_EQ(Ovlab({"create", "base"}).code, 0);
+  ExpectFailure(Ovlab({"create", "x", "--parent", ""}), 2, "option --parent needs a value");
+  ExpectFailure(Ovlab({"create", "x", "--parent="}), 2, "option --parent needs a value");
+  ExpectFailure(Ovlab({"container", "create", "c", "--image", ""}), 2,
+                "option --image needs a value");
+  ExpectFailure(Ovlab({"--driver", "", "ls"}), 2, "option --driver needs a value");
+  ExpectFailure(Ovlab({"--root", "", "ls"}, false), 2, "option --root needs a value");
+  EXPECT_EQ(Ovlab({"ls"}).out, StrPrintf("%-40s %s\n%-40s %s\n", "ID", "PARENT", "base", ""));
 }
 
 }  // namespace
