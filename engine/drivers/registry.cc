@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -12,6 +11,7 @@
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
 #include "drivers/driver.h"
+#include "layout/layer_id.h"
 #include "mount/mount.h"
 
 namespace ovlab::drivers {
@@ -112,23 +112,7 @@ Result<std::unique_ptr<Driver>> OpenDriver(std::string_view name, const DriverOp
 }
 
 Status ValidateLayerId(std::string_view id) {
-  constexpr size_t kMaxIdBytes = 128;
-  auto bad = [&](const char* why) {
-    return Fail(EINVAL, "invalid layer id \"" + std::string(id) + "\": " + why +
-                            " (use letters, digits, '_', '.', '-')");
-  };
-  if (id.empty()) return bad("it is empty");
-  if (id.size() > kMaxIdBytes) return bad("it is longer than 128 bytes");
-  if (id.find('/') != std::string_view::npos) return bad("it contains '/'");
-  if (id.find("..") != std::string_view::npos) return bad("it contains \"..\"");
-  if (!std::isalnum(static_cast<unsigned char>(id.front())))
-    return bad("it must start with a letter or digit");
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
-      return bad("it contains a character outside the allowed set");
-    }
-  }
-  return {};
+  return layout::ValidateLayerId(id);
 }
 
 }  // namespace ovlab::drivers
