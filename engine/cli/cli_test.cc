@@ -295,6 +295,127 @@ class CliConfinementTest : public CliTest {
   std::vector<std::string> canary_before_;
 };
 
+// #18.2: with l/ a symlink to a host directory, repair took the host's files for dangling links
+// (deleted them) and wrote new short links there.
+TEST_F(CliConfinementTest, RepairNeverWorksThroughASymlinkedLinkDir) {
+  MakeBaseAndChild();
+  PointAtCanary(JoinPath(Home(), "l"));
+  auto check = Ovlab({"check"});
+  ExpectFinding(check, JoinPath(Home(), "l") + " is a symlink");
+  auto repair = Ovlab({"check", "--repair"});
+  ExpectFinding(repair, JoinPath(Home(), "l") + " is a symlink");
+  EXPECT_EQ(repair.out.find("(repaired)"), std::string::npos) << repair.out;
+  EXPECT_NE(repair.err.find("cannot be repaired"), std::string::npos) << repair.err;
+  EXPECT_EQ(ReadLink(JoinPath(Home(), "l")).value_or(""), canary_);
+  ExpectMountRefused("child", JoinPath(Home(), "l"));
+}
+
+// #18.2: with a layer directory a symlink, repair rewrote the `link` file at the symlink's target.
+TEST_F(CliConfinementTest, RepairNeverWritesThroughASymlinkedLayerDir) {
+  MakeBaseAndChild();
+  ASSERT_EQ(Ovlab({"create", "victim"}).code, 0);
+  // The canary dressed as a layer with a bad link file: what repair would rewrite.
+  auto undo_canary = [&] {
+    ::unlink(JoinPath(canary_, "link").c_str());
+    ::rmdir(JoinPath(canary_, "diff").c_str());
+  };
+  ASSERT_TRUE(MakeDir(JoinPath(canary_, "diff"), 0755));
+  WriteFile(JoinPath(canary_, "link"), "not a short id");
+  canary_before_ = drivers::testing_util::Fingerprint(canary_);
+  PointAtCanary(Layer("victim"));
+  auto repair = Ovlab({"check", "--repair"});
+  ExpectFinding(repair, "victim: " + Layer("victim") + " is a symlink");
+  for (const auto& line : Split(repair.out, '\n')) {  // its short link may go: it is dangling
+    if (StartsWith(line, "victim: ")) {
+      EXPECT_FALSE(EndsWith(line, "(repaired)")) << line;
+    }
+  }
+  ExpectFailure(Ovlab({"rm", "victim"}), 1, Layer("victim") + " is a symlink");
+  ExpectFailure(Ovlab({"inspect", "victim"}), 1, Layer("victim") + " is a symlink");
+  EXPECT_EQ(drivers::testing_util::Fingerprint(canary_), canary_before_);
+  undo_canary();
+  canary_before_ = drivers::testing_util::Fingerprint(canary_);
+}
+
+// #18.3: `mount` followed a `lower` out of the store (inspect and diff refused the same file).
+TEST_F(CliConfinementTest, MountRefusesALowerThatLeavesTheStore) {
+  MakeBaseAndChild();
+  std::string good = ReadFileText(Layer("child", "lower")).value_or("");
+  for (const std::string& lower : {std::string("l/../../../canary"), canary_, good + ":" + canary_,
+                                   good + ":", "l/" + std::string(26, 'a'), good + "\n"}) {
+    SCOPED_TRACE(lower);
+    WriteFile(Layer("child", "lower"), lower);
+    ExpectMountRefused("child", "lower");
+    ExpectFailure(Ovlab({"inspect", "child"}), 1, "lower");
+    ExpectFailure(Ovlab({"diff", "child"}), 1, "lower");
+    ExpectFinding(Ovlab({"check", "--repair"}), "child: ");
+  }
+}
+
+// #18.3: a short link retargeted out of the store is not ours: nothing follows it.
+TEST_F(CliConfinementTest, MountRefusesAShortLinkPointingOutOfTheStore) {
+  MakeBaseAndChild();
+  std::string link = JoinPath(JoinPath(Home(), "l"), ReadFileText(Layer("base", "link")).value());
+  ASSERT_EQ(::unlink(link.c_str()), 0);
+  ASSERT_EQ(::symlink("../../../canary", link.c_str()), 0);
+  ExpectMountRefused("child", link);
+  ExpectFailure(Ovlab({"inspect", "child"}), 1, link);
+  auto repair = Ovlab({"check", "--repair"});
+  EXPECT_EQ(repair.code, 0) << repair.out << repair.err;  // Docker's repair: the link is remade
+  EXPECT_EQ(ReadLink(link).value_or(""), "../base/diff");
+}
+
+// #18.4: a `merged` symlink got the overlay mounted on its target (and umount then failed).
+TEST_F(CliConfinementTest, MountRefusesASymlinkedMergedDir) {
+  MakeBaseAndChild();
+  PointAtCanary(Layer("child", "merged"));
+  ExpectMountRefused("child", Layer("child", "merged") + " is a symlink");
+  EXPECT_FALSE(Mounted(canary_));
+  ExpectFailure(Ovlab({"umount", "child"}), 1, Layer("child", "merged") + " is a symlink");
+  ExpectFinding(Ovlab({"check", "--repair"}), Layer("child", "merged") + " is a symlink");
+}
+
+// #18.4: a `work` symlink had the kernel make its work directory outside the store.
+TEST_F(CliConfinementTest, MountRefusesASymlinkedWorkDir) {
+  MakeBaseAndChild();
+  PointAtCanary(Layer("child", "work"));
+  ExpectMountRefused("child", Layer("child", "work") + " is a symlink");
+  ExpectFinding(Ovlab({"check"}), Layer("child", "work") + " is a symlink");
+}
+
+// #18.4: a `diff` symlink was listed by `diff` and passed `check`.
+TEST_F(CliConfinementTest, EveryCommandRefusesASymlinkedDiffDir) {
+  MakeBaseAndChild();
+  PointAtCanary(Layer("child", "diff"));
+  std::string what = Layer("child", "diff") + " is a symlink";
+  ExpectFailure(Ovlab({"diff", "child"}), 1, what);
+  ExpectFailure(Ovlab({"du", "child"}), 1, what);
+  ExpectMountRefused("child", what);
+  ExpectFinding(Ovlab({"check", "--repair"}), what);
+  PointAtCanary(Layer("base", "diff"));  // a base layer's view is its diff
+  what = Layer("base", "diff") + " is a symlink";
+  ExpectMountRefused("base", what);
+  ExpectFailure(Ovlab({"diff", "base"}), 1, what);
+}
+
+// #18.5: `rm l` removed the short-link directory (every mount failed afterwards) while `create l`
+// was refused.
+TEST_F(CliConfinementTest, ReservedNamesAreRefused) {
+  MakeBaseAndChild();
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"rm", "l"},
+                                       {"inspect", "l"},
+                                       {"mount", "l"},
+                                       {"du", "l"},
+                                       {"diff", "l"}}) {
+    SCOPED_TRACE(cmd[0]);
+    ExpectFailure(Ovlab(cmd), 1, "invalid layer id \"l\"");
+  }
+  auto m = Ovlab({"mount", "child"});
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_EQ(Ovlab({"umount", "child"}).code, 0);
+  EXPECT_EQ(Ovlab({"check"}).out, "no problems found\n");
+}
+
 // #18.5: `create X --parent ''` made a base layer while `create ''` was refused.
 TEST_F(CliTest, EmptyOptionValuesAreRefused) {
   ASSERT_EQ(Ovlab({"create", "base"}).code, 0);
@@ -305,6 +426,26 @@ TEST_F(CliTest, EmptyOptionValuesAreRefused) {
   ExpectFailure(Ovlab({"--driver", "", "ls"}), 2, "option --driver needs a value");
   ExpectFailure(Ovlab({"--root", "", "ls"}, false), 2, "option --root needs a value");
   EXPECT_EQ(Ovlab({"ls"}).out, StrPrintf("%-40s %s\n%-40s %s\n", "ID", "PARENT", "base", ""));
+}
+
+// #18.8: an empty `lower` turned a container layer into a base layer (check: no problems; mount
+// returned diff/; diff reported everything added).
+TEST_F(CliConfinementTest, AnEmptyLowerIsDamageNotABaseLayer) {
+  MakeBaseAndChild();
+  WriteFile(Layer("child", "f"), "");
+  WriteFile(Layer("child", "lower"), "");
+  ExpectMountRefused("child", "lower");
+  ExpectFailure(Ovlab({"diff", "child"}), 1, "lower");
+  ExpectFinding(Ovlab({"check", "--repair"}), "child: " + Layer("child", "lower") + " is empty");
+}
+
+// #18.8: garbage in `committed` was not flagged (Docker writes it empty).
+TEST_F(CliConfinementTest, GarbageInCommittedIsFlagged) {
+  MakeBaseAndChild();
+  ASSERT_EQ(Ovlab({"create", "grandchild", "--parent", "child"}).code, 0);
+  WriteFile(Layer("child", "committed"), "garbage");
+  ExpectFinding(Ovlab({"check", "--repair"}), "child: " + Layer("child", "committed"));
+  ExpectMountRefused("child", Layer("child", "committed"));
 }
 
 }  // namespace

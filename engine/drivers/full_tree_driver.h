@@ -26,7 +26,11 @@ class FullTreeDriver : public Driver {
     return ValidateLayerId(id) && PathExists(Dir(id));
   }
 
-  Result<std::vector<std::string>> List() const override { return layout::ListLayers(layers_); }
+  Result<std::vector<std::string>> List() const override {
+    auto dir = layout::ConfinedDir::Open(layers_);
+    if (!dir) return std::unexpected(dir.error());
+    return layout::ListLayers(*dir);
+  }
 
   Result<std::string> Parent(const std::string& id) const override {
     if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());

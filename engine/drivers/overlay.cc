@@ -14,6 +14,7 @@
 #include "drivers/mount_refs.h"
 #include "drivers/parent_records.h"
 #include "drivers/stale_mounts.h"
+#include "drivers/store_home.h"
 #include "drivers/tree_stats.h"
 #include "io/tree_copy.h"
 #include "layout/apply_diff.h"
@@ -32,11 +33,11 @@ constexpr mode_t kLowerIdMode = 0600;
 
 class OverlayDriver final : public Driver {
  public:
-  explicit OverlayDriver(const DriverOptions& options)
-      : options_(options), home_(JoinPath(options.root, kName)), parents_(home_) {}
+  OverlayDriver(const DriverOptions& options, layout::ConfinedDir home)
+      : options_(options), home_(std::move(home)), parents_(home_.path()) {}
 
   std::string Name() const override { return kName; }
-  std::string Home() const override { return home_; }
+  std::string Home() const override { return home_.path(); }
 
   ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
     if (auto st = ValidateLayerId(id); !st) return st;
@@ -50,7 +51,7 @@ class OverlayDriver final : public Driver {
                               " is a container layer; an image layer "
                               "needs an image layer as its parent");
     }
-    auto tmp = MakeTempDir(home_, std::string(layout::kTempPrefix) + id + "-");
+    auto tmp = MakeTempDir(home_.path(), std::string(layout::kTempPrefix) + id + "-");
     if (!tmp) return std::unexpected(tmp.error());
     Rollback undo;
     undo.Add([dir = *tmp] { (void)RemoveTree(dir); });
@@ -70,7 +71,9 @@ class OverlayDriver final : public Driver {
 
   ovlab::Status Remove(const std::string& id) override {
     if (auto st = RequireLayer(id); !st) return st;
-    if (refs_.InUse(Merged(id))) {
+    auto in_use = refs_.InUse(home_, MergedRel(id));
+    if (!in_use) return std::unexpected(in_use.error());
+    if (*in_use) {
       return Fail(EBUSY, "layer " + id + " is mounted at " + Merged(id) + ": unmount it first");
     }
     return parents_.RemoveLayer(id, Dir(id));
@@ -81,13 +84,13 @@ class OverlayDriver final : public Driver {
     if (IsImageLayer(id)) return Root(id);
     auto lower_id = ReadFileText(LowerIdFile(id));
     if (!lower_id) return std::unexpected(lower_id.error());
-    auto st = refs_.Acquire(Merged(id), [&]() -> ovlab::Status {
+    auto st = refs_.Acquire(home_, MergedRel(id), [&](const std::string& target) -> ovlab::Status {
       mount::OverlaySpec spec;
       spec.lowers = {Root(*lower_id)};
       spec.upper = JoinPath(Dir(id), "upper");
       spec.work = JoinPath(Dir(id), "work");
       spec.options = options_.mount_options;
-      auto info = mount::MountOverlay(spec, Merged(id));
+      auto info = mount::MountOverlay(spec, target);
       if (!info) return std::unexpected(info.error());
       return {};
     });
@@ -98,19 +101,14 @@ class OverlayDriver final : public Driver {
   ovlab::Status Put(const std::string& id) override {
     if (auto st = RequireLayer(id); !st) return st;
     if (IsImageLayer(id)) return {};
-    return refs_.Release(Merged(id));
+    return refs_.Release(home_, MergedRel(id));
   }
 
   bool Exists(const std::string& id) const override {
     return ValidateLayerId(id) && PathExists(Dir(id));
   }
 
-  Result<std::vector<std::string>> List() const override {
-    auto names = layout::ListLayers(home_);
-    if (!names) return names;
-    std::erase_if(*names, [](const std::string& n) { return StartsWith(n, "."); });
-    return names;
-  }
+  Result<std::vector<std::string>> List() const override { return layout::ListLayers(home_); }
 
   Result<std::string> Parent(const std::string& id) const override {
     if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
@@ -127,8 +125,8 @@ class OverlayDriver final : public Driver {
   }
 
   StatusFields Status() const override {
-    auto dtype = mount::SupportsDType(home_);
-    return {{"Backing Filesystem", BackingFsName(home_)},
+    auto dtype = mount::SupportsDType(home_.path());
+    return {{"Backing Filesystem", BackingFsName(home_.path())},
             {"Supports d_type", dtype && *dtype ? "true" : "false"}};
   }
 
@@ -189,22 +187,22 @@ class OverlayDriver final : public Driver {
             {id, "lower-id names no image layer: the layer cannot be mounted", false});
       }
     }
-    auto names = ListDir(home_);
+    auto names = ListDir(home_.path());
     if (!names) return std::unexpected(names.error());
     for (const auto& n : *names) {
       if (!StartsWith(n, layout::kTempPrefix)) continue;
-      bool repaired = repair && RemoveTree(JoinPath(home_, n)).has_value();
-      findings.push_back(
-          {"", "leftover of an interrupted create: " + JoinPath(home_, n), repaired});
+      bool repaired = repair && home_.RemoveTree(n).has_value();
+      findings.push_back({"", "leftover of an interrupted create: " + home_.PathOf(n), repaired});
     }
-    if (auto st = CheckLayerMounts(home_, *layers, mountable, repair, findings); !st) {
+    if (auto st = CheckLayerMounts(home_, *layers, mountable, "overlay", repair, findings); !st) {
       return std::unexpected(st.error());
     }
     return findings;
   }
 
  private:
-  std::string Dir(const std::string& id) const { return JoinPath(home_, id); }
+  std::string Dir(const std::string& id) const { return home_.PathOf(id); }
+  std::string MergedRel(const std::string& id) const { return id + "/merged"; }
   std::string Root(const std::string& id) const { return JoinPath(Dir(id), "root"); }
   std::string Merged(const std::string& id) const { return JoinPath(Dir(id), "merged"); }
   std::string LowerIdFile(const std::string& id) const { return JoinPath(Dir(id), "lower-id"); }
@@ -212,7 +210,9 @@ class OverlayDriver final : public Driver {
 
   ovlab::Status RequireLayer(const std::string& id) const {
     if (auto st = ValidateLayerId(id); !st) return st;
-    if (!PathExists(Dir(id))) return Fail(ENOENT, "layer " + id + " does not exist in " + home_);
+    if (!PathExists(Dir(id))) {
+      return Fail(ENOENT, "layer " + id + " does not exist in " + home_.path());
+    }
     return {};
   }
 
@@ -239,7 +239,7 @@ class OverlayDriver final : public Driver {
   }
 
   DriverOptions options_;
-  std::string home_;
+  layout::ConfinedDir home_;
   ParentRecords parents_;
   MountRefs refs_;
 };
@@ -247,12 +247,10 @@ class OverlayDriver final : public Driver {
 }  // namespace
 
 Result<std::unique_ptr<Driver>> NewOverlayDriver(const DriverOptions& options) {
-  std::string home = JoinPath(options.root, kName);
-  if (!PathExists(home)) {
-    if (auto st = MakeDir(home, kHomeMode); !st) return std::unexpected(st.error());
-  }
-  if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
-  return std::unique_ptr<Driver>(new OverlayDriver(options));
+  auto home = OpenStoreHome(options, kName, kHomeMode);
+  if (!home) return std::unexpected(home.error());
+  if (auto st = ParentRecords(home->path()).Prepare(); !st) return std::unexpected(st.error());
+  return std::unique_ptr<Driver>(new OverlayDriver(options, std::move(*home)));
 }
 
 }  // namespace ovlab::drivers
