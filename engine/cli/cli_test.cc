@@ -448,5 +448,32 @@ TEST_F(CliConfinementTest, GarbageInCommittedIsFlagged) {
   ExpectMountRefused("child", Layer("child", "committed"));
 }
 
+// #18.6: `rm` of a layer whose FUSE daemon died deleted its l/ link, then failed on `stat merged:
+// Transport endpoint is not connected`, leaving half a layer. The dead mount is detached first.
+TEST_F(CliConfinementTest, RemovingALayerWhoseFuseDaemonDiedRemovesAllOfIt) {
+  ::setenv("OVLAB_FUSE_BINARY", OVLAB_FUSE_BINARY, 1);
+  auto fuse = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--driver", "fuse"});
+    return Ovlab(args);
+  };
+  ASSERT_EQ(fuse({"create", "base"}).code, 0);
+  ASSERT_EQ(fuse({"create", "child", "--parent", "base"}).code, 0);
+  auto m = fuse({"mount", "child"});
+  ASSERT_EQ(m.code, 0) << m.err;
+  std::string merged = std::string(Trim(m.out));
+  ExpectFailure(fuse({"rm", "child"}), 1, "is mounted");  // a live daemon still counts
+  EXPECT_EQ(fuse({"check"}).out, "no problems found\n") << "a live daemon's mount is no stale one";
+  KillFuseDaemon(merged);
+  std::string fuse_home = JoinPath(root_, "fuse/overlay2");
+  ExpectFinding(fuse({"check"}), "child: the ovlab-fuse daemon of " + merged + " is gone");
+  auto rm = fuse({"rm", "child"});
+  EXPECT_EQ(rm.code, 0) << rm.err;
+  EXPECT_EQ(rm.err, "");
+  EXPECT_FALSE(PathExists(JoinPath(fuse_home, "child")));
+  EXPECT_FALSE(Mounted(merged));
+  EXPECT_EQ(ListDir(JoinPath(fuse_home, "l")).value_or(std::vector<std::string>{}).size(), 1u);
+  EXPECT_EQ(fuse({"check"}).out, "no problems found\n");
+}
+
 }  // namespace
 }  // namespace ovlab::cli

@@ -15,6 +15,7 @@
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
 #include "drivers/mount_refs.h"
+#include "drivers/overlay2_check.h"
 #include "drivers/store_home.h"
 #include "drivers/tree_stats.h"
 #include "layout/overlay2_layout.h"
@@ -24,6 +25,7 @@ namespace {
 
 constexpr char kName[] = "fuse";
 constexpr char kBinaryName[] = "ovlab-fuse";
+constexpr char kMountType[] = "fuse.ovlab-fuse";  // what ovlab-fuse's mounts show as their type
 
 // ovlab-fuse: $OVLAB_FUSE_BINARY, else PATH, else beside this program (installed) or in the
 // build tree's engine/fuse (this program built in engine/<module>/).
@@ -47,14 +49,20 @@ Result<std::string> FindOvlabFuse() {
 }
 
 // A mount whose daemon died answers ENOTCONN (or ECONNABORTED) to statfs, which always asks the
-// daemon (stat may answer from cached attributes): detach it, as `fusermount3 -u` would, so the
-// layer can be mounted again or removed. Unmounted through the fd: exactly the directory checked.
-bool DetachDeadMount(const layout::ConfinedDir& home, const std::string& merged) {
+// daemon (stat may answer from cached attributes).
+bool IsDeadMount(const layout::ConfinedDir& home, const std::string& merged) {
   auto fd = OpenMountPoint(home, merged);
   if (!fd || !*fd) return false;
   struct statfs fs;
-  if (::fstatfs(fd->get(), &fs) == 0 || !IsDisconnectedErrno(errno)) return false;
-  return ::umount2(ProcFdPath(fd->get()).c_str(), MNT_DETACH) == 0;
+  return ::fstatfs(fd->get(), &fs) != 0 && IsDisconnectedErrno(errno);
+}
+
+// Detaches a dead daemon's mount, as `fusermount3 -u` would, so that the layer can be mounted
+// again or removed. Unmounted through the fd: exactly the directory checked.
+bool DetachDeadMount(const layout::ConfinedDir& home, const std::string& merged) {
+  if (!IsDeadMount(home, merged)) return false;
+  auto fd = OpenMountPoint(home, merged);
+  return fd && *fd && ::umount2(ProcFdPath(fd->get()).c_str(), MNT_DETACH) == 0;
 }
 
 // Layer paths go into a kernel-style option list: ':' and ',' inside them are escaped.
@@ -82,7 +90,13 @@ class FuseDriver final : public Driver {
   ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
     return layers_->Create(id, options);
   }
-  ovlab::Status Remove(const std::string& id) override { return layers_->Remove(id); }
+  // A dead daemon's mount serves nobody and would fail the removal half-way (stat merged:
+  // Transport endpoint is not connected): it is detached first, then the layer goes as a whole.
+  ovlab::Status Remove(const std::string& id) override {
+    if (auto st = RequireLayer(id); !st) return st;
+    ForgetDeadMount(layout::RelPathsOf(id).merged);
+    return layers_->Remove(id);
+  }
   bool Exists(const std::string& id) const override { return layers_->Exists(id); }
   Result<std::vector<std::string>> List() const override { return layers_->List(); }
   Result<std::string> Parent(const std::string& id) const override { return layers_->Parent(id); }
@@ -93,7 +107,22 @@ class FuseDriver final : public Driver {
   Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {
     return layers_->Metadata(id);
   }
-  Result<std::vector<CheckFinding>> Check(bool repair) override { return layers_->Check(repair); }
+  // overlay2's check, with ovlab-fuse's mounts as the layers' own, and dead daemons' mounts found
+  // (repair: detach, as `fusermount3 -u`).
+  Result<std::vector<CheckFinding>> Check(bool repair) override {
+    auto findings = CheckOverlay2Home(home_, options_.max_depth, kMountType, repair);
+    if (!findings) return findings;
+    auto layers = layout::ListLayers(home_);
+    if (!layers) return std::unexpected(layers.error());
+    for (const auto& id : *layers) {
+      std::string merged = layout::RelPathsOf(id).merged;
+      if (!IsDeadMount(home_, merged)) continue;
+      bool repaired = repair && ForgetDeadMount(merged) && home_.RemoveDir(merged).has_value();
+      findings->push_back(
+          {id, "the ovlab-fuse daemon of " + home_.PathOf(merged) + " is gone", repaired});
+    }
+    return findings;
+  }
 
   Result<std::string> Get(const std::string& id) override {
     if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());

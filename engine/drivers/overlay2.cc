@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 
 #include "base/fs.h"
 #include "base/strings.h"
@@ -53,6 +55,7 @@ class Overlay2Driver final : public Driver {
     auto children = Children(id);
     if (!children) return std::unexpected(children.error());
     if (auto st = RefuseIfChildren(id, *children); !st) return st;
+    if (auto st = RefuseIfMountsInside(id); !st) return st;
     return layout::RemoveLayer(home_, id);
   }
 
@@ -185,6 +188,18 @@ class Overlay2Driver final : public Driver {
     auto info = mount::MountOverlay(spec, target, mount::OverlayMethod::kAuto);
     if (!info) return std::unexpected(info.error());
     return {};
+  }
+
+  // The removal must not fail half-way on a busy mount point: whatever is mounted inside the
+  // layer (beyond merged/, refused above) is refused before anything is removed.
+  ovlab::Status RefuseIfMountsInside(const std::string& id) const {
+    char real[PATH_MAX];
+    std::string dir = home_.PathOf(id);
+    auto mounts = mount::MountsUnder(::realpath(dir.c_str(), real) ? real : dir);
+    if (!mounts) return std::unexpected(mounts.error());
+    if (mounts->empty()) return {};
+    return Fail(EBUSY, "layer " + id + " has a mount inside, at " + mounts->front().target +
+                           ": unmount it first");
   }
 
   // Layers whose lower starts with this layer's short id (from its link file, or the l/ link

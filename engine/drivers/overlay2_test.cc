@@ -313,6 +313,29 @@ TEST_F(Overlay2Test, GetPutAreReferenceCountedAndLastPutUnmounts) {
             std::vector<std::string>{});
 }
 
+// #18.6: removal is all or nothing. A mount inside the layer (what made removing a dead FUSE
+// daemon's layer fail half-way) is refused before anything goes; the l/ link went first before.
+TEST_F(Overlay2Test, RemoveRefusesAMountInsideTheLayerAndLeavesItWhole) {
+  Driver& d = Open("overlay2");
+  CreateChain(d, 2);
+  std::string inside = JoinPath(LayerDir(LayerId(1)), "diff/mnt");
+  ASSERT_TRUE(MakeDir(inside, 0755));
+  ASSERT_TRUE(mount::Mount("tmpfs", inside, "tmpfs", "size=1m"));
+  auto before = TreeListing(root_);
+  auto st = d.Remove(LayerId(1));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, EBUSY);
+  EXPECT_NE(st.error().message.find("has a mount inside, at " + inside), std::string::npos)
+      << st.error().message;
+  EXPECT_EQ(TreeListing(root_), before);
+  ASSERT_TRUE(mount::Unmount(inside));
+  ASSERT_TRUE(d.Remove(LayerId(1)));
+  EXPECT_FALSE(PathExists(LayerDir(LayerId(1))));
+  auto after = d.Check(false);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty());
+}
+
 TEST_F(Overlay2Test, ChangesAgainstTheParentView) {
   Driver& d = Open("overlay2");
   ASSERT_TRUE(d.Create("base", {}));
