@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,16 +30,15 @@ struct Ran {
 class CliTest : public drivers::testing_util::StoreTest {
  protected:
   // ovlab --root <scratch>/root <args>, stdout and stderr kept apart.
+  // Output goes to memory files: the scratch filesystem may be full (no inode for a file).
   Ran Ovlab(std::vector<std::string> args, bool with_root = true) {
     if (with_root) args.insert(args.begin(), {"--root", root_});
-    std::string out_path = JoinPath(fs_->path(), "stdout"),
-                err_path = JoinPath(fs_->path(), "stderr");
+    UniqueFd out(::memfd_create("stdout", MFD_CLOEXEC)), err(::memfd_create("stderr", MFD_CLOEXEC));
+    EXPECT_TRUE(out && err) << ErrnoText(errno);
     pid_t pid = ::fork();
     if (pid == 0) {
-      int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
+      ::dup2(out.get(), 1);
+      ::dup2(err.get(), 2);
       std::vector<char*> argv{const_cast<char*>(OVLAB_BINARY)};
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -49,10 +49,10 @@ class CliTest : public drivers::testing_util::StoreTest {
     ::waitpid(pid, &status, 0);
     Ran r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = ReadFileText(out_path).value_or("");
-    r.err = ReadFileText(err_path).value_or("");
-    ::unlink(out_path.c_str());
-    ::unlink(err_path.c_str());
+    ::lseek(out.get(), 0, SEEK_SET);
+    ::lseek(err.get(), 0, SEEK_SET);
+    r.out = ReadFdText(out.get(), "stdout").value_or("");
+    r.err = ReadFdText(err.get(), "stderr").value_or("");
     return r;
   }
 
@@ -446,6 +446,68 @@ TEST_F(CliConfinementTest, GarbageInCommittedIsFlagged) {
   WriteFile(Layer("child", "committed"), "garbage");
   ExpectFinding(Ovlab({"check", "--repair"}), "child: " + Layer("child", "committed"));
   ExpectMountRefused("child", Layer("child", "committed"));
+}
+
+// #18.11: read-only commands made the store (`ovlab --root /nonexistent/x ls` created it).
+TEST_F(CliConfinementTest, CommandsOnAMissingStoreCreateNothing) {
+  std::string missing = JoinPath(fs_->path(), "nonexistent/x");
+  for (const char* driver : {"overlay2", "overlay", "vfs"}) {
+    for (std::vector<std::string> cmd : {std::vector<std::string>{"ls"},
+                                         {"info"},
+                                         {"du"},
+                                         {"check"},
+                                         {"check", "--repair"},
+                                         {"inspect", "a"},
+                                         {"diff", "a"},
+                                         {"du", "a"},
+                                         {"rm", "a"},
+                                         {"mount", "a"},
+                                         {"umount", "a"}}) {
+      SCOPED_TRACE(std::string(driver) + " " + Join(cmd, " "));
+      cmd.insert(cmd.begin(), {"--root", missing, "--driver", driver});
+      ExpectFailure(Ovlab(cmd, false), 1, "no " + std::string(driver) + " store at " + missing);
+      EXPECT_FALSE(PathExists(JoinPath(fs_->path(), "nonexistent")));
+    }
+  }
+}
+
+// #18.7: out of inodes every command failed (create d_type probe: No space left on device), so
+// ovlab could not be used to free space: reading and `rm` must work on a full filesystem.
+TEST_F(CliConfinementTest, ReadingAndRemovingWorkWithoutAFreeInode) {
+  TearDown();
+  MakeScratch(16ull << 20, scratch::Backing::kExt4);
+  canary_ = JoinPath(fs_->path(), "canary");
+  drivers::testing_util::MakeCanary(canary_);
+  canary_before_ = drivers::testing_util::Fingerprint(canary_);
+  MakeBaseAndChild();
+  WriteFile(Layer("child", "diff/g"), "child");
+  // Every inode taken, then one file more must fail.
+  std::string fill = JoinPath(fs_->path(), "fill");
+  ASSERT_TRUE(MakeDir(fill, 0755));
+  for (int i = 0;; ++i) {
+    int fd = ::open(JoinPath(fill, std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+      ASSERT_EQ(errno, ENOSPC) << ErrnoText(errno);
+      break;
+    }
+    ::close(fd);
+  }
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"ls"},
+                                       {"info"},
+                                       {"du"},
+                                       {"inspect", "child"},
+                                       {"diff", "child"},
+                                       {"check"}}) {
+    SCOPED_TRACE(Join(cmd, " "));
+    auto r = Ovlab(cmd);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+  }
+  EXPECT_EQ(Ovlab({"diff", "child"}).out, "A /g\n");
+  auto rm = Ovlab({"rm", "child"});
+  EXPECT_EQ(rm.code, 0) << rm.err;
+  EXPECT_FALSE(PathExists(Layer("child")));
+  EXPECT_EQ(Ovlab({"check"}).out, "no problems found\n");
 }
 
 // #18.6: `rm` of a layer whose FUSE daemon died deleted its l/ link, then failed on `stat merged:

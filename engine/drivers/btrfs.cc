@@ -24,6 +24,7 @@
 #include "drivers/builtin_drivers.h"
 #include "drivers/full_tree_driver.h"
 #include "drivers/parent_records.h"
+#include "drivers/store_home.h"
 #include "drivers/tree_stats.h"
 
 namespace ovlab::drivers {
@@ -293,11 +294,13 @@ Status RequireBtrfs(const std::string& root, const std::string& home) {
 Result<std::unique_ptr<Driver>> NewBtrfsDriver(const DriverOptions& options) {
   std::string home = JoinPath(options.root, kName);
   if (auto st = RequireBtrfs(options.root, home); !st) return std::unexpected(st.error());
-  for (const auto& dir : {home, JoinPath(home, "subvolumes")}) {
-    if (PathExists(dir)) continue;
-    if (auto st = MakeDir(dir, kBtrfsHomeMode); !st) return std::unexpected(st.error());
+  auto home_dir = OpenStoreHome(options, kName, kBtrfsHomeMode);
+  if (!home_dir) return std::unexpected(home_dir.error());
+  auto layers = OpenStoreDir(*home_dir, "subvolumes", kBtrfsHomeMode, options.create_store);
+  if (!layers) return std::unexpected(layers.error());
+  if (options.create_store) {
+    if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
   }
-  if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
   return std::unique_ptr<Driver>(new BtrfsDriver(options));
 }
 

@@ -11,6 +11,7 @@
 #include "base/scope_exit.h"
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
+#include "drivers/dtype.h"
 #include "drivers/mount_refs.h"
 #include "drivers/parent_records.h"
 #include "drivers/stale_mounts.h"
@@ -125,9 +126,8 @@ class OverlayDriver final : public Driver {
   }
 
   StatusFields Status() const override {
-    auto dtype = mount::SupportsDType(home_.path());
     return {{"Backing Filesystem", BackingFsName(home_.path())},
-            {"Supports d_type", dtype && *dtype ? "true" : "false"}};
+            {"Supports d_type", DTypeText(DirHasDType(home_.path(), /*may_write=*/false))}};
   }
 
   // An image layer owns the inodes its parent does not share with it: every directory, symlink
@@ -249,7 +249,9 @@ class OverlayDriver final : public Driver {
 Result<std::unique_ptr<Driver>> NewOverlayDriver(const DriverOptions& options) {
   auto home = OpenStoreHome(options, kName, kHomeMode);
   if (!home) return std::unexpected(home.error());
-  if (auto st = ParentRecords(home->path()).Prepare(); !st) return std::unexpected(st.error());
+  if (options.create_store) {
+    if (auto st = ParentRecords(home->path()).Prepare(); !st) return std::unexpected(st.error());
+  }
   return std::unique_ptr<Driver>(new OverlayDriver(options, std::move(*home)));
 }
 

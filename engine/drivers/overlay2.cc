@@ -10,6 +10,7 @@
 #include "base/fs.h"
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
+#include "drivers/dtype.h"
 #include "drivers/mount_refs.h"
 #include "drivers/overlay2_check.h"
 #include "drivers/parent_records.h"
@@ -102,10 +103,10 @@ class Overlay2Driver final : public Driver {
 
   StatusFields Status() const override {
     auto yes_no = [](bool b) { return std::string(b ? "true" : "false"); };
-    auto dtype = mount::SupportsDType(home_.path());
+    auto dtype = DirHasDType(home_.path(), /*may_write=*/false);
     bool native_diff = !features_.redirect_dir_default && !features_.metacopy_default;
     return {{"Backing Filesystem", BackingFsName(home_.path())},
-            {"Supports d_type", yes_no(dtype && *dtype)},
+            {"Supports d_type", DTypeText(dtype)},
             {"Using metacopy", yes_no(features_.metacopy_default)},
             {"Native Overlay Diff", yes_no(native_diff)},
             {"userxattr", "false"},
@@ -236,7 +237,9 @@ class Overlay2Driver final : public Driver {
 Result<std::unique_ptr<Driver>> NewOverlay2Driver(const DriverOptions& options) {
   auto home = OpenStoreHome(options, kName, layout::kHomeMode);
   if (!home) return std::unexpected(home.error());
-  if (auto st = layout::PrepareHome(*home); !st) return std::unexpected(st.error());
+  if (options.create_store) {
+    if (auto st = layout::PrepareHome(*home); !st) return std::unexpected(st.error());
+  }
   return std::unique_ptr<Driver>(new Overlay2Driver(options, std::move(*home)));
 }
 

@@ -3,10 +3,10 @@
 namespace ovlab::drivers {
 
 Result<layout::ConfinedDir> OpenStoreDir(const layout::ConfinedDir& home, const std::string& rel,
-                                         mode_t mode) {
+                                         mode_t mode, bool create) {
   auto exists = home.Exists(rel);
   if (!exists) return std::unexpected(exists.error());
-  if (!*exists) {
+  if (!*exists && create) {
     if (auto st = home.MakeDir(rel, mode); !st) return std::unexpected(st.error());
   }
   return home.Dir(rel);
@@ -16,7 +16,7 @@ Result<layout::ConfinedDir> OpenStoreHome(const DriverOptions& options, const st
                                           mode_t mode) {
   auto root = layout::ConfinedDir::Open(options.root);
   if (!root) return std::unexpected(root.error());
-  return OpenStoreDir(*root, name, mode);
+  return OpenStoreDir(*root, name, mode, options.create_store);
 }
 
 }  // namespace ovlab::drivers

@@ -9,13 +9,13 @@
 
 namespace ovlab::drivers {
 
-// Opens the home (making it with `mode` when missing) confined beneath the root: the home may
-// not be a symlink, and nothing below it is followed.
+// Opens the home confined beneath the root: the home may not be a symlink, and nothing below it
+// is followed. Made with `mode` when missing, if options.create_store.
 Result<layout::ConfinedDir> OpenStoreHome(const DriverOptions& options, const std::string& name,
                                           mode_t mode);
-// Opens the directory `rel` of a home (<home>/dir, <home>/.parents, ...), making it with `mode`
-// when missing.
+// Opens the directory `rel` of a home (<home>/dir, <home>/.parents, ...), made with `mode` when
+// missing if `create`.
 Result<layout::ConfinedDir> OpenStoreDir(const layout::ConfinedDir& home, const std::string& rel,
-                                         mode_t mode);
+                                         mode_t mode, bool create);
 
 }  // namespace ovlab::drivers

@@ -11,6 +11,7 @@
 #include "drivers/builtin_drivers.h"
 #include "drivers/full_tree_driver.h"
 #include "drivers/parent_records.h"
+#include "drivers/store_home.h"
 #include "drivers/tree_stats.h"
 #include "io/tree_copy.h"
 #include "layout/apply_diff.h"
@@ -87,19 +88,16 @@ class VfsDriver final : public FullTreeDriver {
   }
 };
 
-ovlab::Status MakeHomeDir(const std::string& path, mode_t mode) {
-  if (PathExists(path)) return {};
-  return MakeDir(path, mode);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Driver>> NewVfsDriver(const DriverOptions& options) {
-  std::string home = JoinPath(options.root, kName);
-  for (const auto& dir : {home, JoinPath(home, "dir")}) {
-    if (auto st = MakeHomeDir(dir, kVfsHomeMode); !st) return std::unexpected(st.error());
+  auto home = OpenStoreHome(options, kName, kVfsHomeMode);
+  if (!home) return std::unexpected(home.error());
+  auto layers = OpenStoreDir(*home, "dir", kVfsHomeMode, options.create_store);
+  if (!layers) return std::unexpected(layers.error());
+  if (options.create_store) {
+    if (auto st = ParentRecords(home->path()).Prepare(); !st) return std::unexpected(st.error());
   }
-  if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
   return std::unique_ptr<Driver>(new VfsDriver(options));
 }
 
