@@ -471,6 +471,38 @@ TEST_F(CliConfinementTest, CommandsOnAMissingStoreCreateNothing) {
   }
 }
 
+// #18.11: nothing but create and mount writes: ls, inspect, info, du, diff and check leave every
+// entry of the store as it was (the d_type probe and diff's mount of the parent changed it).
+TEST_F(CliConfinementTest, ReadOnlyCommandsChangeNothingInTheStore) {
+  for (const char* driver : {"overlay2", "overlay", "vfs"}) {
+    SCOPED_TRACE(driver);
+    auto run = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"--driver", driver});
+      return Ovlab(args);
+    };
+    ASSERT_EQ(run({"create", "base"}).code, 0);
+    ASSERT_EQ(run({"create", "app", "--parent", "base"}).code, 0);
+    ASSERT_EQ(run({"container", "create", "c1", "--image", "app"}).code, 0);
+    auto before = drivers::testing_util::Fingerprint(root_);
+    for (std::vector<std::string> cmd : {std::vector<std::string>{"ls"},
+                                         {"info"},
+                                         {"du"},
+                                         {"du", "app"},
+                                         {"inspect", "c1"},
+                                         {"diff", "c1"},
+                                         {"diff", "c1-init"},
+                                         {"diff", "app"},
+                                         {"diff", "base"},
+                                         {"check"}}) {
+      SCOPED_TRACE(Join(cmd, " "));
+      auto r = run(cmd);
+      EXPECT_EQ(r.code, 0) << r.err;
+      EXPECT_EQ(drivers::testing_util::Fingerprint(root_), before);
+    }
+    ASSERT_TRUE(RemoveTree(root_));
+  }
+}
+
 // #18.7: out of inodes every command failed (create d_type probe: No space left on device), so
 // ovlab could not be used to free space: reading and `rm` must work on a full filesystem.
 TEST_F(CliConfinementTest, ReadingAndRemovingWorkWithoutAFreeInode) {

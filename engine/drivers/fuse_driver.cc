@@ -154,17 +154,9 @@ class FuseDriver final : public Driver {
     return fields;
   }
 
+  // overlay2's: the layers read in place, the same view ovlab-fuse serves.
   Result<std::vector<Change>> Changes(const std::string& id) override {
-    auto parent = Parent(id);
-    if (!parent) return std::unexpected(parent.error());
-    auto diff = layout::DiffPathOf(home_, id);
-    if (!diff) return std::unexpected(diff.error());
-    if (parent->empty()) return TreeChanges("", *diff);
-    auto below = Get(*parent);
-    if (!below) return std::unexpected(below.error());
-    auto changes = UpperChanges(*diff, *below);
-    if (auto st = Put(*parent); !st && changes) return std::unexpected(st.error());
-    return changes;
+    return layers_->Changes(id);
   }
 
  private:

@@ -149,17 +149,19 @@ class OverlayDriver final : public Driver {
     if (IsImageLayer(id)) return TreeChanges(parent->empty() ? "" : Root(*parent), Root(id));
     auto lower_id = ReadFileText(LowerIdFile(id));
     if (!lower_id) return std::unexpected(lower_id.error());
-    if (*parent == *lower_id) return UpperChanges(JoinPath(Dir(id), "upper"), Root(*lower_id));
+    if (*parent == *lower_id)
+      return UpperChanges(JoinPath(Dir(id), "upper"), TreeView(Root(*lower_id)));
     // On a container layer (the -init case) the upper holds the parent's upper too: compare the
-    // parent's view and this one with both mounted.
-    auto old_view = Get(*parent);
-    if (!old_view) return std::unexpected(old_view.error());
-    auto new_view = Get(id);
-    Result<std::vector<Change>> changes =
-        new_view ? TreeChanges(*old_view, *new_view) : std::unexpected(new_view.error());
-    if (new_view) (void)Put(id);
-    (void)Put(*parent);
-    return changes;
+    // parent's view and this one, both read in place over their image layer (mounted where only
+    // the kernel can read them).
+    if (!ViewReadsTheLayers(mount::ProbeOverlayFeatures(), options_.mount_options)) {
+      return MountedChanges(*parent, id);
+    }
+    auto parent_lower_id = ReadFileText(LowerIdFile(*parent));
+    if (!parent_lower_id) return std::unexpected(parent_lower_id.error());
+    TreeView old_view({JoinPath(Dir(*parent), "upper"), Root(*parent_lower_id)});
+    TreeView new_view({JoinPath(Dir(id), "upper"), Root(*lower_id)});
+    return TreeChanges(&old_view, new_view);
   }
 
   Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {
@@ -201,6 +203,17 @@ class OverlayDriver final : public Driver {
   }
 
  private:
+  Result<std::vector<Change>> MountedChanges(const std::string& parent, const std::string& id) {
+    auto old_view = Get(parent);
+    if (!old_view) return std::unexpected(old_view.error());
+    auto new_view = Get(id);
+    Result<std::vector<Change>> changes =
+        new_view ? TreeChanges(*old_view, *new_view) : std::unexpected(new_view.error());
+    if (new_view) (void)Put(id);
+    (void)Put(parent);
+    return changes;
+  }
+
   std::string Dir(const std::string& id) const { return home_.PathOf(id); }
   std::string MergedRel(const std::string& id) const { return id + "/merged"; }
   std::string Root(const std::string& id) const { return JoinPath(Dir(id), "root"); }

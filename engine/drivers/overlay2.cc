@@ -125,12 +125,20 @@ class Overlay2Driver final : public Driver {
     return TreeUsage(*diff);
   }
 
+  // Docker's native overlay diff: the diff against the layers below, read in place (no mount of
+  // the parent, nothing written), unless only the kernel can read them.
   Result<std::vector<Change>> Changes(const std::string& id) override {
     auto parent = Parent(id);
     if (!parent) return std::unexpected(parent.error());
-    auto diff = DiffOf(id);
-    if (!diff) return std::unexpected(diff.error());
-    return ChangesOverParent(*this, *diff, *parent);
+    auto view = layout::OpenLayerView(home_, id, options_.max_depth);
+    if (!view) return std::unexpected(view.error());
+    if (!ViewReadsTheLayers(features_, options_.mount_options)) {
+      return ChangesOverParent(*this, view->diff.path, *parent);
+    }
+    if (view->lowers.empty()) return TreeChanges("", view->diff.path);
+    std::vector<std::string> below;
+    for (const auto& l : view->lowers) below.push_back(l.path);
+    return UpperChanges(view->diff.path, TreeView(std::move(below)));
   }
 
   Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {

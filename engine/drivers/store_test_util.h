@@ -18,6 +18,7 @@
 #include "base/fs.h"
 #include "base/strings.h"
 #include "drivers/driver.h"
+#include "drivers/tree_view.h"
 #include "mount/mount.h"
 #include "scratch/scratch.h"
 
@@ -28,25 +29,29 @@ inline std::string LayerId(int n, char fill = 'a') {
   return std::string(56, fill) + StrPrintf("%08d", n);
 }
 
-// Every path below `dir` (relative, sorted) with its type and mode, and symlink targets.
-inline std::vector<std::string> TreeListing(const std::string& dir, const std::string& rel = "") {
+// Every path of a view (relative, sorted) with its type and mode, and symlink targets.
+inline std::vector<std::string> TreeListing(const TreeView& view, const std::string& rel = "") {
   std::vector<std::string> out;
-  auto names = ListDir(rel.empty() ? dir : JoinPath(dir, rel));
+  auto names = view.List(rel);
   if (!names) return {"<" + names.error().message + ">"};
   std::sort(names->begin(), names->end());
   for (const auto& n : *names) {
     std::string child = rel.empty() ? n : rel + "/" + n;
-    auto st = LStat(JoinPath(dir, child));
+    auto st = view.Stat(child);
     if (!st) continue;
     std::string line = StrPrintf("%s %o", child.c_str(), st->st_mode);
-    if (S_ISLNK(st->st_mode)) line += " -> " + ReadLink(JoinPath(dir, child)).value_or("?");
+    if (S_ISLNK(st->st_mode)) line += " -> " + view.ReadLink(child).value_or("?");
     out.push_back(line);
     if (S_ISDIR(st->st_mode)) {
-      auto sub = TreeListing(dir, child);
+      auto sub = TreeListing(view, child);
       out.insert(out.end(), sub.begin(), sub.end());
     }
   }
   return out;
+}
+// Every path below `dir`.
+inline std::vector<std::string> TreeListing(const std::string& dir) {
+  return TreeListing(TreeView(dir));
 }
 
 // Everything a command could change in a tree: every entry (the top one included) with its type,
