@@ -56,6 +56,12 @@ class CliTest : public drivers::testing_util::StoreTest {
     return r;
   }
 
+  // ovlab --root <root> --driver <driver> <args>.
+  Ran OvlabWith(const std::string& driver, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--driver", driver});
+    return Ovlab(args);
+  }
+
   // A failure: the given exit code, nothing on stdout, exactly one line on stderr naming `what`.
   void ExpectFailure(const Ran& r, int code, const std::string& what) {
     EXPECT_EQ(r.code, code) << r.err;
@@ -196,23 +202,20 @@ TEST_F(CliTest, StoreSession) {
 
 TEST_F(CliTest, EveryDriverRunsTheSameSession) {
   for (const char* driver : {"overlay", "vfs"}) {
-    auto run = [&](std::vector<std::string> args) {
-      args.insert(args.begin(), {"--driver", driver});
-      return Ovlab(args);
-    };
-    ASSERT_EQ(run({"create", "base"}).code, 0) << driver;
-    ASSERT_EQ(run({"create", "app", "--parent", "base"}).code, 0) << driver;
-    auto c = run({"container", "create", "c1", "--image", "app"});
+    ASSERT_EQ(OvlabWith(driver, {"create", "base"}).code, 0) << driver;
+    ASSERT_EQ(OvlabWith(driver, {"create", "app", "--parent", "base"}).code, 0) << driver;
+    auto c = OvlabWith(driver, {"container", "create", "c1", "--image", "app"});
     ASSERT_EQ(c.code, 0) << driver << ": " << c.err;
-    auto m = run({"mount", "c1"});
+    auto m = OvlabWith(driver, {"mount", "c1"});
     ASSERT_EQ(m.code, 0) << m.err;
     EXPECT_TRUE(PathExists(JoinPath(std::string(Trim(m.out)), ".dockerenv"))) << driver;
-    EXPECT_EQ(run({"umount", "c1"}).code, 0) << driver;
-    auto inspect = run({"inspect", "c1"});
+    EXPECT_EQ(OvlabWith(driver, {"umount", "c1"}).code, 0) << driver;
+    auto inspect = OvlabWith(driver, {"inspect", "c1"});
     EXPECT_NE(inspect.out.find("\"Name\": \"" + std::string(driver) + "\""), std::string::npos);
-    EXPECT_EQ(run({"du"}).code, 0);
-    EXPECT_EQ(run({"check"}).code, 0) << driver;
-    for (const char* id : {"c1", "c1-init", "app", "base"}) EXPECT_EQ(run({"rm", id}).code, 0);
+    EXPECT_EQ(OvlabWith(driver, {"du"}).code, 0);
+    EXPECT_EQ(OvlabWith(driver, {"check"}).code, 0) << driver;
+    for (const char* id : {"c1", "c1-init", "app", "base"})
+      EXPECT_EQ(OvlabWith(driver, {"rm", id}).code, 0);
   }
 }
 
@@ -262,12 +265,22 @@ class CliConfinementTest : public CliTest {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_TRUE(StartsWith(r.err, "ovlab: ")) << r.err;
   }
+  // `what` (a store path " is a symlink") is refused by every command that would go through it:
+  // mount, diff, du and create on `layer`, and reported by check.
+  void ExpectSymlinkRefused(const std::string& driver, const std::string& layer,
+                            const std::string& what) {
+    ExpectMountRefused(layer, what, driver);
+    ExpectFailure(OvlabWith(driver, {"diff", layer}), 1, what);
+    ExpectFailure(OvlabWith(driver, {"du", layer}), 1, what);
+    ExpectFailure(OvlabWith(driver, {"create", "x", "--parent", layer, "--rw"}), 1, what);
+    ExpectFinding(OvlabWith(driver, {"check", "--repair"}), layer + ": " + what);
+  }
   // A mount that went through anyway is undone, so that the next step starts clean.
   void ExpectMountRefused(const std::string& id, const std::string& what,
                           const std::string& driver = "overlay2") {
-    auto r = Ovlab({"--driver", driver, "mount", id});
+    auto r = OvlabWith(driver, {"mount", id});
     ExpectFailure(r, 1, what);
-    if (r.code == 0) (void)Ovlab({"--driver", driver, "umount", id});
+    if (r.code == 0) (void)OvlabWith(driver, {"umount", id});
   }
 
   // SIGKILL for the ovlab-fuse daemon serving `mountpoint`; returns once it is gone (its pidfd
@@ -476,13 +489,9 @@ TEST_F(CliConfinementTest, CommandsOnAMissingStoreCreateNothing) {
 TEST_F(CliConfinementTest, ReadOnlyCommandsChangeNothingInTheStore) {
   for (const char* driver : {"overlay2", "overlay", "vfs"}) {
     SCOPED_TRACE(driver);
-    auto run = [&](std::vector<std::string> args) {
-      args.insert(args.begin(), {"--driver", driver});
-      return Ovlab(args);
-    };
-    ASSERT_EQ(run({"create", "base"}).code, 0);
-    ASSERT_EQ(run({"create", "app", "--parent", "base"}).code, 0);
-    ASSERT_EQ(run({"container", "create", "c1", "--image", "app"}).code, 0);
+    ASSERT_EQ(OvlabWith(driver, {"create", "base"}).code, 0);
+    ASSERT_EQ(OvlabWith(driver, {"create", "app", "--parent", "base"}).code, 0);
+    ASSERT_EQ(OvlabWith(driver, {"container", "create", "c1", "--image", "app"}).code, 0);
     auto before = drivers::testing_util::Fingerprint(root_);
     for (std::vector<std::string> cmd : {std::vector<std::string>{"ls"},
                                          {"info"},
@@ -495,7 +504,7 @@ TEST_F(CliConfinementTest, ReadOnlyCommandsChangeNothingInTheStore) {
                                          {"diff", "base"},
                                          {"check"}}) {
       SCOPED_TRACE(Join(cmd, " "));
-      auto r = run(cmd);
+      auto r = OvlabWith(driver, cmd);
       EXPECT_EQ(r.code, 0) << r.err;
       EXPECT_EQ(drivers::testing_util::Fingerprint(root_), before);
     }
@@ -546,27 +555,91 @@ TEST_F(CliConfinementTest, ReadingAndRemovingWorkWithoutAFreeInode) {
 // Transport endpoint is not connected`, leaving half a layer. The dead mount is detached first.
 TEST_F(CliConfinementTest, RemovingALayerWhoseFuseDaemonDiedRemovesAllOfIt) {
   ::setenv("OVLAB_FUSE_BINARY", OVLAB_FUSE_BINARY, 1);
-  auto fuse = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--driver", "fuse"});
-    return Ovlab(args);
-  };
-  ASSERT_EQ(fuse({"create", "base"}).code, 0);
-  ASSERT_EQ(fuse({"create", "child", "--parent", "base"}).code, 0);
-  auto m = fuse({"mount", "child"});
+  ASSERT_EQ(OvlabWith("fuse", {"create", "base"}).code, 0);
+  ASSERT_EQ(OvlabWith("fuse", {"create", "child", "--parent", "base"}).code, 0);
+  auto m = OvlabWith("fuse", {"mount", "child"});
   ASSERT_EQ(m.code, 0) << m.err;
   std::string merged = std::string(Trim(m.out));
-  ExpectFailure(fuse({"rm", "child"}), 1, "is mounted");  // a live daemon still counts
-  EXPECT_EQ(fuse({"check"}).out, "no problems found\n") << "a live daemon's mount is no stale one";
+  ExpectFailure(OvlabWith("fuse", {"rm", "child"}), 1, "is mounted");  // a live daemon still counts
+  EXPECT_EQ(OvlabWith("fuse", {"check"}).out, "no problems found\n")
+      << "a live daemon's mount is no stale one";
   KillFuseDaemon(merged);
   std::string fuse_home = JoinPath(root_, "fuse/overlay2");
-  ExpectFinding(fuse({"check"}), "child: the ovlab-fuse daemon of " + merged + " is gone");
-  auto rm = fuse({"rm", "child"});
+  ExpectFinding(OvlabWith("fuse", {"check"}),
+                "child: the ovlab-fuse daemon of " + merged + " is gone");
+  auto rm = OvlabWith("fuse", {"rm", "child"});
   EXPECT_EQ(rm.code, 0) << rm.err;
   EXPECT_EQ(rm.err, "");
   EXPECT_FALSE(PathExists(JoinPath(fuse_home, "child")));
   EXPECT_FALSE(Mounted(merged));
   EXPECT_EQ(ListDir(JoinPath(fuse_home, "l")).value_or(std::vector<std::string>{}).size(), 1u);
-  EXPECT_EQ(fuse({"check"}).out, "no problems found\n");
+  EXPECT_EQ(OvlabWith("fuse", {"check"}).out, "no problems found\n");
+}
+
+// #18, overlay (v1): `lower-id` was used as a path (Root(lower-id)) without a check: one leading
+// out of the store mounted a host directory as the lower layer.
+TEST_F(CliConfinementTest, OverlayV1RefusesALowerIdThatIsNoImageLayer) {
+  ASSERT_EQ(OvlabWith("overlay", {"create", "base"}).code, 0);
+  ASSERT_EQ(OvlabWith("overlay", {"container", "create", "c1", "--image", "base"}).code, 0);
+  // The canary dressed as an image layer: what a lower-id of "../../canary" would mount.
+  ASSERT_TRUE(MakeDir(JoinPath(canary_, "root"), 0755));
+  canary_before_ = drivers::testing_util::Fingerprint(canary_);
+  std::string lower_id = JoinPath(Home("overlay"), "c1/lower-id");
+  for (const std::string& bad : {std::string("../../canary"), canary_, std::string("base\n"),
+                                 std::string(""), std::string("c1-init")}) {
+    SCOPED_TRACE(bad);
+    WriteFile(lower_id, bad);
+    ExpectMountRefused("c1", lower_id, "overlay");
+    ExpectFailure(OvlabWith("overlay", {"diff", "c1"}), 1, lower_id);
+    ExpectFailure(OvlabWith("overlay", {"inspect", "c1"}), 1, lower_id);
+    ExpectFinding(OvlabWith("overlay", {"check", "--repair"}), "c1: " + lower_id);
+  }
+  ASSERT_EQ(::rmdir(JoinPath(canary_, "root").c_str()), 0);
+  canary_before_ = drivers::testing_util::Fingerprint(canary_);
+}
+
+// #18, overlay (v1): root/ and upper/ were used through symlinks (mounted, walked, returned).
+TEST_F(CliConfinementTest, OverlayV1RefusesSymlinkedRootAndUpperDirs) {
+  ASSERT_EQ(OvlabWith("overlay", {"create", "base"}).code, 0);
+  ASSERT_EQ(OvlabWith("overlay", {"create", "app", "--parent", "base"}).code, 0);
+  ASSERT_EQ(OvlabWith("overlay", {"container", "create", "c1", "--image", "app"}).code, 0);
+  std::string upper = JoinPath(Home("overlay"), "c1/upper");
+  PointAtCanary(upper);
+  ExpectSymlinkRefused("overlay", "c1", upper + " is a symlink");
+  std::string root = JoinPath(Home("overlay"), "base/root");
+  PointAtCanary(root);
+  ExpectSymlinkRefused("overlay", "base", root + " is a symlink");
+  ExpectFailure(OvlabWith("overlay", {"diff", "app"}), 1, root + " is a symlink");
+  ExpectFailure(OvlabWith("overlay", {"du", "app"}), 1, root + " is a symlink");
+}
+
+// #18, vfs: a layer directory that is a symlink was returned by mount, walked by diff and du and
+// copied from by create.
+TEST_F(CliConfinementTest, VfsRefusesASymlinkedLayerDir) {
+  ASSERT_EQ(OvlabWith("vfs", {"create", "base"}).code, 0);
+  ASSERT_EQ(OvlabWith("vfs", {"create", "app", "--parent", "base"}).code, 0);
+  std::string base = JoinPath(Home("vfs"), "dir/base");
+  PointAtCanary(base);
+  ExpectSymlinkRefused("vfs", "base", base + " is a symlink");
+  ExpectFailure(OvlabWith("vfs", {"diff", "app"}), 1, base + " is a symlink");
+}
+
+// #18, vfs (and overlay v1, btrfs): a parent record was used as a path: one leading out of the
+// store made diff compare with a host directory.
+TEST_F(CliConfinementTest, ParentRecordsNamingNoLayerAreRefused) {
+  for (const char* driver : {"vfs", "overlay"}) {
+    SCOPED_TRACE(driver);
+    ASSERT_EQ(OvlabWith(driver, {"create", "base"}).code, 0);
+    ASSERT_EQ(OvlabWith(driver, {"create", "app", "--parent", "base"}).code, 0);
+    std::string record = JoinPath(Home(driver), ".parents/app");
+    for (const char* bad : {"../../../canary", "../dir/base", "base\n", "nosuch"}) {
+      SCOPED_TRACE(bad);
+      WriteFile(record, bad);
+      ExpectFailure(OvlabWith(driver, {"diff", "app"}), 1, record);
+      ExpectFinding(OvlabWith(driver, {"check", "--repair"}), "app: " + record);
+    }
+    ASSERT_TRUE(RemoveTree(root_));
+  }
 }
 
 }  // namespace

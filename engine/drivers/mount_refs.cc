@@ -5,14 +5,18 @@
 
 #include <cerrno>
 
-#include "base/strings.h"
+#include "base/fs.h"
 #include "layout/overlay2_layout.h"
 #include "mount/mount.h"
 
 namespace ovlab::drivers {
 
+std::string FdName(int fd) {
+  return std::to_string(fd);
+}
+
 std::string ProcFdPath(int fd) {
-  return StrPrintf("/proc/self/fd/%d", fd);
+  return JoinPath(kProcSelfFd, FdName(fd));
 }
 
 Result<UniqueFd> OpenMountPoint(const layout::ConfinedDir& dir, const std::string& rel) {

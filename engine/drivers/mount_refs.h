@@ -16,7 +16,10 @@
 namespace ovlab::drivers {
 
 // "/proc/self/fd/N": the kernel resolves it to exactly what the fd holds, whatever names now
-// lead there. How a directory opened beneath a store reaches mount(2) and umount2(2).
+// lead there. How a directory opened beneath a store reaches mount(2) and umount2(2); an overlay
+// gets its layers as FdName "N" relative to kProcSelfFd (short: 500 lowers fit one page).
+inline constexpr char kProcSelfFd[] = "/proc/self/fd";
+std::string FdName(int fd);
 std::string ProcFdPath(int fd);
 
 class MountRefs {

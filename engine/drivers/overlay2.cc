@@ -24,7 +24,6 @@ namespace ovlab::drivers {
 namespace {
 
 constexpr char kName[] = "overlay2";
-constexpr char kProcSelfFd[] = "/proc/self/fd";
 // Children are found whatever depth they were made with: the kernel's limit.
 constexpr size_t kMaxLowers = 500;
 
@@ -182,7 +181,7 @@ class Overlay2Driver final : public Driver {
   ovlab::Status MountLayer(const layout::LayerView& view, const std::string& target) {
     mount::OverlaySpec spec;
     spec.relative_base = kProcSelfFd;
-    auto name = [](const layout::ViewDir& d) { return std::to_string(d.fd.get()); };
+    auto name = [](const layout::ViewDir& d) { return FdName(d.fd.get()); };
     if (view.committed) spec.lowers.push_back(name(view.diff));
     for (const auto& l : view.lowers) spec.lowers.push_back(name(l));
     if (!view.committed) {

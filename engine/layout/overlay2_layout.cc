@@ -212,19 +212,6 @@ Status RemoveLayer(const ConfinedDir& home, const std::string& id) {
   return {};
 }
 
-Status RequireLayerDir(const ConfinedDir& home, const std::string& id) {
-  auto st = home.Stat(id);
-  if (!st) {
-    if (st.error().code != ENOENT) return std::unexpected(st.error());
-    return Fail(ENOENT, "layer " + id + " does not exist in " + home.path());
-  }
-  if (S_ISDIR(st->st_mode)) return {};
-  std::string what = S_ISLNK(st->st_mode) ? " is a symlink to " + home.ReadLink(id).value_or("?")
-                                          : " is not a directory";
-  return Fail(ENOTDIR, home.PathOf(id) + what +
-                           ", not a layer directory: ovlab never makes one (remove it by hand)");
-}
-
 Result<std::string> DiffPathOf(const ConfinedDir& home, const std::string& id) {
   if (auto st = RequireLayerDir(home, id); !st) return std::unexpected(st.error());
   auto diff = OpenViewDir(home, RelPathsOf(id).diff);
@@ -312,15 +299,8 @@ Result<bool> IsCommitted(const ConfinedDir& home, const std::string& id) {
 }
 
 Result<std::vector<std::string>> ListLayers(const ConfinedDir& home) {
-  auto names = home.List();
-  if (!names) return names;
-  std::vector<std::string> layers;
-  for (auto& n : *names) {
-    if (!ValidateOverlay2Id(n)) continue;
-    auto st = home.Stat(n);
-    if (st && S_ISDIR(st->st_mode)) layers.push_back(std::move(n));
-  }
-  std::sort(layers.begin(), layers.end());
+  auto layers = ListLayerDirs(home);
+  if (layers) std::erase_if(*layers, [](const std::string& n) { return !ValidateOverlay2Id(n); });
   return layers;
 }
 

@@ -22,6 +22,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "layout/confined_dir.h"
+#include "layout/layer_id.h"
 
 namespace ovlab::layout {
 
@@ -78,8 +79,6 @@ std::string ShortLinkTarget(const std::string& id);
 // The short id of the l/ symlink pointing at the layer, if any.
 std::optional<std::string> FindShortLinkTo(const ConfinedDir& home, const std::string& id);
 
-// Fails unless home/<id> is a directory: ENOENT naming the layer, or naming what is there instead.
-Status RequireLayerDir(const ConfinedDir& home, const std::string& id);
 // The path of the layer's diff/, once checked to be a directory below the home (for tree walks).
 Result<std::string> DiffPathOf(const ConfinedDir& home, const std::string& id);
 // `link`: exactly 26 base32 characters.
