@@ -67,35 +67,40 @@ Status SnapshotSubvolume(int source_fd, const std::string& source, int dir_fd,
 }
 
 // Deletes subvolume `dir`/`name`. The kernel refuses (ENOTEMPTY) while subvolumes are nested in
-// it; only then is the tree walked to delete those first.
-Status DestroySubvolume(const std::string& dir, const std::string& name);
+// it; only then is the tree walked (beneath it) to delete those first.
+Status DestroySubvolume(const layout::ConfinedDir& dir, const std::string& name);
 
-Status DestroyNestedSubvolumes(const std::string& tree) {
-  auto names = ListDir(tree);
+Status DestroyNestedSubvolumes(const layout::ConfinedDir& tree) {
+  auto names = tree.List();
   if (!names) return std::unexpected(names.error());
   for (const auto& n : *names) {
-    std::string path = JoinPath(tree, n);
-    auto st = LStat(path);
+    auto st = tree.Stat(n);
     if (!st) return std::unexpected(st.error());
     if (!S_ISDIR(st->st_mode)) continue;
-    auto done = IsSubvolumeRoot(*st) ? DestroySubvolume(tree, n) : DestroyNestedSubvolumes(path);
-    if (!done) return done;
+    if (IsSubvolumeRoot(*st)) {
+      if (auto done = DestroySubvolume(tree, n); !done) return done;
+      continue;
+    }
+    auto sub = tree.Dir(n);
+    if (!sub) return std::unexpected(sub.error());
+    if (auto done = DestroyNestedSubvolumes(*sub); !done) return done;
   }
   return {};
 }
 
-Status DestroySubvolume(const std::string& dir, const std::string& name) {
-  std::string path = JoinPath(dir, name);
-  auto fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+Status DestroySubvolume(const layout::ConfinedDir& dir, const std::string& name) {
+  auto fd = dir.Open("", O_RDONLY | O_DIRECTORY);
   if (!fd) return std::unexpected(fd.error());
   btrfs_ioctl_vol_args args{};
   if (auto st = CopyName(args.name, name); !st) return st;
   int rc = ::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args);
   if (rc != 0 && errno == ENOTEMPTY) {
-    if (auto st = DestroyNestedSubvolumes(path); !st) return st;
+    auto tree = dir.Dir(name);
+    if (!tree) return std::unexpected(tree.error());
+    if (auto st = DestroyNestedSubvolumes(*tree); !st) return st;
     rc = ::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args);
   }
-  if (rc != 0) return FailErrno(errno, "delete btrfs subvolume " + path);
+  if (rc != 0) return FailErrno(errno, "delete btrfs subvolume " + dir.PathOf(name));
   return {};
 }
 
@@ -196,7 +201,7 @@ class BtrfsDriver final : public FullTreeDriver {
     auto children = parents_.ChildrenOf(id);
     if (!children) return std::unexpected(children.error());
     if (auto st = RefuseIfChildren(id, *children); !st) return st;
-    if (auto st = DestroySubvolume(Layers().path(), id); !st) return st;
+    if (auto st = DestroySubvolume(Layers(), id); !st) return st;
     parents_.Erase(id);
     return {};
   }
