@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/beneath.h"
 #include "base/fs.h"
 #include "base/process.h"
 #include "base/strings.h"
@@ -30,11 +31,6 @@ TEST(Strings, ParseSizeUnits) {
 
 TEST(Strings, JsonQuoteEscapes) {
   EXPECT_EQ(JsonQuote("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
-}
-
-TEST(Strings, EscapeOptionPathEscapesSeparators) {
-  EXPECT_EQ(EscapeOptionPath("/a,b:c\\d/e"), "/a\\,b\\:c\\\\d/e");
-  EXPECT_EQ(EscapeOptionPath("/plain"), "/plain");
 }
 
 TEST(Paths, JoinBaseDir) {
@@ -84,6 +80,57 @@ TEST(Fs, ListDirFdReadsFromTheStartAndKeepsTheFd) {
     EXPECT_EQ(*names, (std::vector<std::string>{"a", "b"}));
   }
   EXPECT_FALSE(ListDirFd(-1, "nothing"));
+  ASSERT_TRUE(RemoveTree(*dir));
+}
+
+TEST(Fs, AtomicWriteAtReplacesASymlinkAndNeverWritesThroughOne) {
+  auto dir = MakeTempDir("/tmp", "ovlab-base-");
+  ASSERT_TRUE(dir);
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(*dir, "outside"), "keep"));
+  ASSERT_TRUE(MakeDirs(JoinPath(*dir, "d")));
+  auto d = OpenPath(JoinPath(*dir, "d"), O_PATH | O_DIRECTORY);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(::symlink("../outside", JoinPath(*dir, "d/f").c_str()), 0);
+  std::string tmp = "g.tmp-" + std::to_string(::getpid());
+  ASSERT_EQ(::symlink("../outside", JoinPath(*dir, "d/" + tmp).c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomicAt(d->get(), "f", "new", 0600));
+  ASSERT_TRUE(WriteFileAtomicAt(d->get(), "g", "new", 0600));
+  EXPECT_EQ(ReadFileText(JoinPath(*dir, "outside")).value_or(""), "keep");
+  EXPECT_EQ(ReadFileText(JoinPath(*dir, "d/f")).value_or(""), "new");
+  EXPECT_EQ(ReadFileText(JoinPath(*dir, "d/g")).value_or(""), "new");
+  EXPECT_FALSE(PathExists(JoinPath(*dir, "d/" + tmp)));
+  ASSERT_TRUE(RemoveTree(*dir));
+}
+
+TEST(Beneath, OpensWithinAndRefusesSymlinksAndEscapesNamingThem) {
+  auto dir = MakeTempDir("/tmp", "ovlab-base-");
+  ASSERT_TRUE(dir);
+  ASSERT_TRUE(MakeDirs(JoinPath(*dir, "top/a/b")));
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(*dir, "top/a/b/f"), "x"));
+  ASSERT_EQ(::symlink("b", JoinPath(*dir, "top/a/s").c_str()), 0);
+  ASSERT_EQ(::symlink("/proc/self/cwd", JoinPath(*dir, "top/magic").c_str()), 0);
+  auto top = OpenPath(JoinPath(*dir, "top"), O_PATH | O_DIRECTORY);
+  ASSERT_TRUE(top);
+  EXPECT_TRUE(OpenBeneath(top->get(), "T", "a/b/f", O_RDONLY));
+  EXPECT_TRUE(OpenBeneath(top->get(), "T", "", O_RDONLY | O_DIRECTORY)) << "empty: the dir";
+  EXPECT_TRUE(OpenBeneath(top->get(), "T", "a/s", O_PATH | O_NOFOLLOW)) << "the link itself";
+  auto through = OpenBeneath(top->get(), "T", "a/s/f", O_RDONLY);
+  ASSERT_FALSE(through);
+  EXPECT_EQ(through.error().code, ELOOP);
+  EXPECT_EQ(through.error().message, "T/a/s is a symlink to b, which is not followed here");
+  auto at_end = OpenBeneath(top->get(), "T", "a/s", O_RDONLY);
+  ASSERT_FALSE(at_end);
+  EXPECT_EQ(at_end.error().code, ELOOP);
+  EXPECT_FALSE(OpenBeneath(top->get(), "T", "magic/x", O_RDONLY));
+  for (const char* escape : {"..", "a/../../top", "/etc/passwd"}) {
+    auto r = OpenBeneath(top->get(), "T", escape, O_RDONLY);
+    ASSERT_FALSE(r) << escape;
+    EXPECT_EQ(r.error().code, EXDEV) << escape;
+    EXPECT_NE(r.error().message.find("leads out of T"), std::string::npos) << r.error().message;
+  }
+  auto missing = OpenBeneath(top->get(), "T", "a/nothing", O_RDONLY);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "open T/a/nothing: No such file or directory");
   ASSERT_TRUE(RemoveTree(*dir));
 }
 

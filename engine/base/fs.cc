@@ -19,12 +19,16 @@ Result<UniqueFd> OpenPath(const std::string& path, int flags, mode_t mode) {
 Result<std::string> ReadFileText(const std::string& path) {
   auto fd = OpenPath(path, O_RDONLY | O_NOFOLLOW);
   if (!fd) return std::unexpected(fd.error());
+  return ReadFdText(fd->get(), path);
+}
+
+Result<std::string> ReadFdText(int fd, const std::string& what) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FailErrno(errno, "read " + path);
+    if (n < 0) return FailErrno(errno, "read " + what);
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
@@ -42,14 +46,33 @@ static Status WriteAll(int fd, std::string_view data, const std::string& what) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode) {
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  auto fd = OpenPath(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode);
+  return WriteFileAtomicAt(AT_FDCWD, path, content, mode);
+}
+
+// O_EXCL: a file already at the temporary name (a crashed writer's, or a hard link planted there)
+// is unlinked, never written through.
+static Result<UniqueFd> CreateTemp(int dir_fd, const std::string& tmp, mode_t mode) {
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::openat(dir_fd, tmp.c_str(), flags, mode);
+  if (fd < 0 && errno == EEXIST && ::unlinkat(dir_fd, tmp.c_str(), 0) == 0) {
+    fd = ::openat(dir_fd, tmp.c_str(), flags, mode);
+  }
+  if (fd < 0) return FailErrno(errno, "open " + tmp);
+  return UniqueFd(fd);
+}
+
+Status WriteFileAtomicAt(int dir_fd, const std::string& name, std::string_view content,
+                         mode_t mode) {
+  std::string tmp = name + ".tmp-" + std::to_string(::getpid());
+  auto fd = CreateTemp(dir_fd, tmp, mode);
   if (!fd) return std::unexpected(fd.error());
   Status st = WriteAll(fd->get(), content, tmp);
   if (st && ::fchmod(fd->get(), mode) != 0) st = FailErrno(errno, "chmod " + tmp);
   if (st && ::fsync(fd->get()) != 0) st = FailErrno(errno, "fsync " + tmp);
-  if (st && ::rename(tmp.c_str(), path.c_str()) != 0) st = FailErrno(errno, "rename to " + path);
-  if (!st) ::unlink(tmp.c_str());
+  if (st && ::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+    st = FailErrno(errno, "rename to " + name);
+  }
+  if (!st) ::unlinkat(dir_fd, tmp.c_str(), 0);
   return st;
 }
 

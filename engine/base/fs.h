@@ -16,9 +16,15 @@
 namespace ovlab {
 
 Result<std::string> ReadFileText(const std::string& path);
+// The rest of an open file, from its offset; `what` names it in errors.
+Result<std::string> ReadFdText(int fd, const std::string& what);
 // Writes via "<path>.tmp-<pid>", fsync, rename: readers see the old or the new content, never a
 // part.
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
+// Same for `name` in the directory dir_fd. Neither follows a symlink at the temporary name, and a
+// symlink at `name` is replaced, not followed.
+Status WriteFileAtomicAt(int dir_fd, const std::string& name, std::string_view content,
+                         mode_t mode = 0644);
 // mkdir -p; existing directories are fine, an existing non-directory is ENOTDIR.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // One mkdir with exactly `mode` whatever the umask (mkdir, then chmod); EEXIST is an error.

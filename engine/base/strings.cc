@@ -75,15 +75,6 @@ std::optional<uint64_t> ParseSize(std::string_view s) {
   return *base << shift;
 }
 
-std::string EscapeOptionPath(std::string_view path) {
-  std::string out;
-  for (char c : path) {
-    if (c == ',' || c == ':' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 std::string JsonQuote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {

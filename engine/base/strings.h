@@ -17,9 +17,6 @@ bool EndsWith(std::string_view s, std::string_view suffix);
 std::optional<uint64_t> ParseUint(std::string_view s);
 // Parses "512M", "4G", "65536", "4KiB": binary units.
 std::optional<uint64_t> ParseSize(std::string_view s);
-// A path as a value in a mount option list (overlay's lowerdir=/upperdir=, libfuse's -o, which
-// unescape it): ',', ':' and '\' escaped with a backslash.
-std::string EscapeOptionPath(std::string_view path);
 // JSON string literal with quotes and escapes.
 std::string JsonQuote(std::string_view s);
 // printf into a std::string (libstdc++ 12 has no std::format).

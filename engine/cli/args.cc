@@ -58,10 +58,9 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args) {
     if (!kValueFlags.contains(name)) {
       return Fail(EINVAL, "unknown option " + a + " (see ovlab --help)");
     }
-    if (!inline_value) {
-      if (i + 1 >= args.size()) return Fail(EINVAL, "option --" + name + " needs a value");
-      value = args[++i];
-    }
+    if (!inline_value && i + 1 < args.size()) value = args[++i];
+    // An empty value is no value: `--parent ''` must not quietly mean "no parent".
+    if (value.empty()) return Fail(EINVAL, "option --" + name + " needs a value");
     if (name == "root" || name == "driver" || name == "max-depth") {
       if (auto st = SetGlobal(inv, name, value); !st) return std::unexpected(st.error());
     } else {

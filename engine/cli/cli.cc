@@ -20,6 +20,8 @@ struct Command {
   size_t min_args, max_args;    // positionals after the name
   std::set<std::string> flags;  // subcommand flags allowed
   std::function<Status(const CommandContext&)> run;
+  // Makes the store when missing; every other command needs one and makes nothing.
+  bool creates_store = false;
 };
 
 const std::vector<Command>& Commands() {
@@ -30,14 +32,16 @@ const std::vector<Command>& Commands() {
        1,
        1,
        {"parent", "rw"},
-       RunCreate},
+       RunCreate,
+       true},
       {{"container", "create"},
        "container create ID --image TOP",
        "create ID-init (Docker's init layer) on image layer TOP and container layer ID on it",
        1,
        1,
        {"image"},
-       RunContainerCreate},
+       RunContainerCreate,
+       true},
       {{"rm"},
        "rm ID",
        "remove a layer (refused while it is mounted or has children)",
@@ -178,6 +182,7 @@ int Run(const std::vector<std::string>& args) {
   if (auto st = CheckArgs(*command, *inv, positionals.size()); !st) {
     return Complain(kExitUsage, st.error().message);
   }
+  inv->options.create_store = command->creates_store;
   auto driver = drivers::OpenDriver(inv->driver, inv->options);
   if (!driver) return Complain(kExitFailure, driver.error().message);
   CommandContext ctx{**driver, positionals, inv->flags};

@@ -96,6 +96,7 @@ Status RunInfo(const CommandContext& ctx) {
   return {};
 }
 
+// Every layer's usage first: a failure prints nothing but the error.
 Status RunDiskUsage(const CommandContext& ctx) {
   std::vector<std::string> ids = ctx.args;
   if (ids.empty()) {
@@ -103,20 +104,22 @@ Status RunDiskUsage(const CommandContext& ctx) {
     if (!all) return std::unexpected(all.error());
     ids = *all;
   }
-  std::printf("%-40s %14s %10s\n", "ID", "BYTES", "INODES");
+  std::vector<drivers::LayerUsage> usages;
   drivers::LayerUsage total;
   for (const auto& id : ids) {
     auto usage = ctx.driver.Usage(id);
     if (!usage) return std::unexpected(usage.error());
-    std::printf("%-40s %14llu %10llu\n", id.c_str(), static_cast<unsigned long long>(usage->bytes),
-                static_cast<unsigned long long>(usage->inodes));
+    usages.push_back(*usage);
     total.bytes += usage->bytes;
     total.inodes += usage->inodes;
   }
-  if (ctx.args.empty()) {
-    std::printf("%-40s %14llu %10llu\n", "TOTAL", static_cast<unsigned long long>(total.bytes),
-                static_cast<unsigned long long>(total.inodes));
-  }
+  auto row = [](const std::string& name, const drivers::LayerUsage& u) {
+    std::printf("%-40s %14llu %10llu\n", name.c_str(), static_cast<unsigned long long>(u.bytes),
+                static_cast<unsigned long long>(u.inodes));
+  };
+  std::printf("%-40s %14s %10s\n", "ID", "BYTES", "INODES");
+  for (size_t i = 0; i < ids.size(); ++i) row(ids[i], usages[i]);
+  if (ctx.args.empty()) row("TOTAL", total);
   return {};
 }
 

@@ -45,63 +45,62 @@ Status CopyName(char (&dest)[N], const std::string& name) {
   return {};
 }
 
-Status CreateSubvolume(const std::string& dir, const std::string& name) {
-  auto fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (!fd) return std::unexpected(fd.error());
+Status CreateSubvolume(int dir_fd, const std::string& dir, const std::string& name) {
   btrfs_ioctl_vol_args args{};
   if (auto st = CopyName(args.name, name); !st) return st;
-  if (::ioctl(fd->get(), BTRFS_IOC_SUBVOL_CREATE, &args) != 0) {
+  if (::ioctl(dir_fd, BTRFS_IOC_SUBVOL_CREATE, &args) != 0) {
     return FailErrno(errno, "create btrfs subvolume " + JoinPath(dir, name));
   }
   return {};
 }
 
-// A writable snapshot of subvolume `source` named `dir`/`name`.
-Status SnapshotSubvolume(const std::string& source, const std::string& dir,
-                         const std::string& name) {
-  auto src = OpenPath(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (!src) return std::unexpected(src.error());
-  auto dest = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (!dest) return std::unexpected(dest.error());
+// A writable snapshot of the subvolume `source_fd` holds, named `dir`/`name`.
+Status SnapshotSubvolume(int source_fd, const std::string& source, int dir_fd,
+                         const std::string& dir, const std::string& name) {
   btrfs_ioctl_vol_args_v2 args{};
-  args.fd = src->get();
+  args.fd = source_fd;
   if (auto st = CopyName(args.name, name); !st) return st;
-  if (::ioctl(dest->get(), BTRFS_IOC_SNAP_CREATE_V2, &args) != 0) {
+  if (::ioctl(dir_fd, BTRFS_IOC_SNAP_CREATE_V2, &args) != 0) {
     return FailErrno(errno, "snapshot btrfs subvolume " + source + " as " + JoinPath(dir, name));
   }
   return {};
 }
 
 // Deletes subvolume `dir`/`name`. The kernel refuses (ENOTEMPTY) while subvolumes are nested in
-// it; only then is the tree walked to delete those first.
-Status DestroySubvolume(const std::string& dir, const std::string& name);
+// it; only then is the tree walked (beneath it) to delete those first.
+Status DestroySubvolume(const layout::ConfinedDir& dir, const std::string& name);
 
-Status DestroyNestedSubvolumes(const std::string& tree) {
-  auto names = ListDir(tree);
+Status DestroyNestedSubvolumes(const layout::ConfinedDir& tree) {
+  auto names = tree.List();
   if (!names) return std::unexpected(names.error());
   for (const auto& n : *names) {
-    std::string path = JoinPath(tree, n);
-    auto st = LStat(path);
+    auto st = tree.Stat(n);
     if (!st) return std::unexpected(st.error());
     if (!S_ISDIR(st->st_mode)) continue;
-    auto done = IsSubvolumeRoot(*st) ? DestroySubvolume(tree, n) : DestroyNestedSubvolumes(path);
-    if (!done) return done;
+    if (IsSubvolumeRoot(*st)) {
+      if (auto done = DestroySubvolume(tree, n); !done) return done;
+      continue;
+    }
+    auto sub = tree.Dir(n);
+    if (!sub) return std::unexpected(sub.error());
+    if (auto done = DestroyNestedSubvolumes(*sub); !done) return done;
   }
   return {};
 }
 
-Status DestroySubvolume(const std::string& dir, const std::string& name) {
-  std::string path = JoinPath(dir, name);
-  auto fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+Status DestroySubvolume(const layout::ConfinedDir& dir, const std::string& name) {
+  auto fd = dir.Open("", O_RDONLY | O_DIRECTORY);
   if (!fd) return std::unexpected(fd.error());
   btrfs_ioctl_vol_args args{};
   if (auto st = CopyName(args.name, name); !st) return st;
   int rc = ::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args);
   if (rc != 0 && errno == ENOTEMPTY) {
-    if (auto st = DestroyNestedSubvolumes(path); !st) return st;
+    auto tree = dir.Dir(name);
+    if (!tree) return std::unexpected(tree.error());
+    if (auto st = DestroyNestedSubvolumes(*tree); !st) return st;
     rc = ::ioctl(fd->get(), BTRFS_IOC_SNAP_DESTROY, &args);
   }
-  if (rc != 0) return FailErrno(errno, "delete btrfs subvolume " + path);
+  if (rc != 0) return FailErrno(errno, "delete btrfs subvolume " + dir.PathOf(name));
   return {};
 }
 
@@ -127,24 +126,16 @@ Result<uint64_t> SubvolumeId(int fd, const std::string& path) {
   return static_cast<uint64_t>(args.treeid);
 }
 
-bool QuotasEnabled(const std::string& path) {
-  auto fd = OpenPath(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  return fd && !QgroupsDir(fd->get()).empty();
-}
-
-// Bytes only this subvolume holds, or an empty optional when quotas are off.
-Result<std::optional<uint64_t>> ExclusiveBytes(const std::string& subvolume) {
-  auto fd = OpenPath(subvolume, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (!fd) return std::unexpected(fd.error());
-  std::string qgroups = QgroupsDir(fd->get());
+Result<std::optional<uint64_t>> ExclusiveBytes(int fd, const std::string& subvolume) {
+  std::string qgroups = QgroupsDir(fd);
   if (qgroups.empty()) return std::optional<uint64_t>();
-  auto id = SubvolumeId(fd->get(), subvolume);
+  auto id = SubvolumeId(fd, subvolume);
   if (!id) return std::unexpected(id.error());
   // Counters change at transaction commit, and a rescan (after quotas were enabled on a
   // filesystem holding data) must finish before they are right.
-  if (::syncfs(fd->get()) != 0) return FailErrno(errno, "syncfs " + subvolume);
+  if (::syncfs(fd) != 0) return FailErrno(errno, "syncfs " + subvolume);
   btrfs_ioctl_quota_rescan_args rescan{};
-  (void)::ioctl(fd->get(), BTRFS_IOC_QUOTA_RESCAN_WAIT, &rescan);
+  (void)::ioctl(fd, BTRFS_IOC_QUOTA_RESCAN_WAIT, &rescan);
   std::string file = JoinPath(qgroups, StrPrintf("0_%llu/exclusive", (unsigned long long)*id));
   auto text = ReadFileText(file);
   if (!text) return std::unexpected(text.error());
@@ -169,15 +160,22 @@ std::string ProgsVersion() {
 
 class BtrfsDriver final : public FullTreeDriver {
  public:
-  explicit BtrfsDriver(const DriverOptions& options)
-      : FullTreeDriver(kName, options.root, "subvolumes") {}
+  explicit BtrfsDriver(FullTreeStore store) : FullTreeDriver(kName, std::move(store)) {}
 
   ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
-    if (auto st = ValidateLayerId(id); !st) return st;
-    if (PathExists(Dir(id))) return Fail(EEXIST, "layer " + id + " already exists");
-    if (!options.parent.empty() && !RequireLayer(options.parent)) {
-      return Fail(ENOENT, "parent layer " + options.parent + " does not exist: create it first");
+    if (auto st = layout::ValidateLayerId(id); !st) return st;
+    auto exists = Layers().Exists(id);
+    if (!exists) return std::unexpected(exists.error());
+    if (*exists) return Fail(EEXIST, "layer " + id + " already exists");
+    UniqueFd source;
+    if (!options.parent.empty()) {
+      if (auto st = RequireParent(options.parent); !st) return st;
+      auto fd = Layers().Open(options.parent, O_RDONLY | O_DIRECTORY);
+      if (!fd) return std::unexpected(fd.error());
+      source = std::move(*fd);
     }
+    auto dir = Layers().Open("", O_RDONLY | O_DIRECTORY);
+    if (!dir) return std::unexpected(dir.error());
     // The parent record goes first: a crash before the (atomic) snapshot leaves only a record of
     // a missing subvolume, which Check finds, never a child that looks like a base layer.
     Rollback undo;
@@ -187,8 +185,9 @@ class BtrfsDriver final : public FullTreeDriver {
       if (auto st = parents_.Write(id, options.parent); !st) return st;
       undo.Add([this, id] { parents_.Erase(id); });
     }
-    auto made = options.parent.empty() ? CreateSubvolume(LayersDir(), id)
-                                       : SnapshotSubvolume(Dir(options.parent), LayersDir(), id);
+    auto made = options.parent.empty() ? CreateSubvolume(dir->get(), Layers().path(), id)
+                                       : SnapshotSubvolume(source.get(), Dir(options.parent),
+                                                           dir->get(), Layers().path(), id);
     if (!made) return made;
     undo.Dismiss();
     return {};
@@ -202,16 +201,17 @@ class BtrfsDriver final : public FullTreeDriver {
     auto children = parents_.ChildrenOf(id);
     if (!children) return std::unexpected(children.error());
     if (auto st = RefuseIfChildren(id, *children); !st) return st;
-    if (auto st = DestroySubvolume(LayersDir(), id); !st) return st;
+    if (auto st = DestroySubvolume(Layers(), id); !st) return st;
     parents_.Erase(id);
     return {};
   }
 
   Result<std::string> Get(const std::string& id) override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    auto dir = DirOf(id);
+    if (!dir) return dir;
     std::lock_guard lock(mu_);
     ++refs_[id];
-    return Dir(id);
+    return dir;
   }
 
   // Counts only references this process took; a Put from another process (the CLI's `umount`)
@@ -225,7 +225,8 @@ class BtrfsDriver final : public FullTreeDriver {
   }
 
   StatusFields Status() const override {
-    bool quotas = QuotasEnabled(LayersDir());
+    auto dir = Layers().Open("", O_RDONLY | O_DIRECTORY);
+    bool quotas = dir && !QgroupsDir(dir->get()).empty();
     return {
         {"Backing Filesystem", BackingFsName(home_)},
         {"Build Version", StrPrintf("linux/btrfs.h of kernel headers %d.%d",
@@ -238,33 +239,32 @@ class BtrfsDriver final : public FullTreeDriver {
   }
 
   Result<LayerUsage> Usage(const std::string& id) const override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
-    auto usage = TreeUsage(Dir(id));
+    auto dir = DirOf(id);
+    if (!dir) return std::unexpected(dir.error());
+    auto usage = TreeUsage(*dir);
     if (!usage) return usage;
-    auto exclusive = ExclusiveBytes(Dir(id));
+    auto fd = Layers().Open(id, O_RDONLY | O_DIRECTORY);
+    if (!fd) return std::unexpected(fd.error());
+    auto exclusive = ExclusiveBytes(fd->get(), *dir);
     if (!exclusive) return std::unexpected(exclusive.error());
     if (*exclusive) usage->bytes = **exclusive;
     return usage;
   }
 
   // Left over by an interrupted Create/Remove: a parent record without its subvolume, or an
-  // entry of subvolumes/ that is not a subvolume.
+  // entry of subvolumes/ that is not a subvolume; and what is no layer directory at all.
   Result<std::vector<CheckFinding>> Check(bool repair) override {
-    std::vector<CheckFinding> findings;
-    auto names = ListDir(LayersDir());
-    if (!names) return std::unexpected(names.error());
-    for (const auto& n : *names) {
-      auto st = LStat(JoinPath(LayersDir(), n));
+    auto findings = CheckLayersAndRecords(repair);
+    if (!findings) return findings;
+    auto layers = List();
+    if (!layers) return std::unexpected(layers.error());
+    std::vector<CheckFinding> plain;
+    for (const auto& n : *layers) {
+      auto st = Layers().Stat(n);
       if (st && IsSubvolumeRoot(*st)) continue;
-      findings.push_back({n, "not a btrfs subvolume: " + JoinPath(LayersDir(), n), false});
+      plain.push_back({n, "not a btrfs subvolume: " + Dir(n), false});
     }
-    auto records = ListDir(JoinPath(home_, ".parents"));
-    if (!records) return std::unexpected(records.error());
-    for (const auto& n : *records) {
-      if (PathExists(Dir(n))) continue;
-      if (repair) parents_.Erase(n);
-      findings.push_back({n, "parent record of a missing subvolume", repair});
-    }
+    findings->insert(findings->begin(), plain.begin(), plain.end());
     return findings;
   }
 
@@ -293,12 +293,9 @@ Status RequireBtrfs(const std::string& root, const std::string& home) {
 Result<std::unique_ptr<Driver>> NewBtrfsDriver(const DriverOptions& options) {
   std::string home = JoinPath(options.root, kName);
   if (auto st = RequireBtrfs(options.root, home); !st) return std::unexpected(st.error());
-  for (const auto& dir : {home, JoinPath(home, "subvolumes")}) {
-    if (PathExists(dir)) continue;
-    if (auto st = MakeDir(dir, kBtrfsHomeMode); !st) return std::unexpected(st.error());
-  }
-  if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
-  return std::unique_ptr<Driver>(new BtrfsDriver(options));
+  auto store = OpenFullTreeStore(options, kName, "subvolumes", kBtrfsHomeMode);
+  if (!store) return std::unexpected(store.error());
+  return std::unique_ptr<Driver>(new BtrfsDriver(std::move(*store)));
 }
 
 }  // namespace ovlab::drivers

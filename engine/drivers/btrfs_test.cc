@@ -326,6 +326,38 @@ TEST_F(BtrfsTest, CheckRepairsParentRecordsOfMissingSubvolumes) {
   ASSERT_TRUE(::rmdir(JoinPath(root_, "btrfs/subvolumes/plain").c_str()) == 0);
 }
 
+// #18, btrfs: a subvolume entry that is a symlink was returned by Get, walked by Changes and
+// Usage and snapshotted from; a parent record was used as a path.
+TEST_F(BtrfsTest, SymlinksAndParentRecordsNamingNoLayerAreRefused) {
+  Driver& d = Open("btrfs");
+  MakeImage(d);
+  std::string canary = JoinPath(fs_->path(), "canary");
+  testing_util::MakeCanary(canary);
+  auto before = testing_util::Fingerprint(canary);
+  ASSERT_EQ(::symlink(canary.c_str(), Dir("evil").c_str()), 0);
+  const std::string symlinked = Dir("evil") + " is a symlink";
+  auto expect_refused = [&](const auto& st, const std::string& what) {
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find(what), std::string::npos) << st.error().message;
+  };
+  expect_refused(d.Get("evil"), symlinked);
+  expect_refused(d.Usage("evil"), symlinked);
+  expect_refused(d.Changes("evil"), symlinked);
+  expect_refused(d.Create("x", {.parent = "evil"}), symlinked);
+  std::string record = JoinPath(root_, "btrfs/.parents/child");
+  ASSERT_TRUE(WriteFileAtomic(record, "../../../canary", 0600));
+  expect_refused(d.Parent("child"), record);
+  expect_refused(d.Changes("child"), record);
+  auto found = d.Check(true);
+  ASSERT_TRUE(found);
+  std::string all;
+  for (const auto& f : *found) all += f.layer + ": " + f.problem + (f.repaired ? " +\n" : "\n");
+  EXPECT_NE(all.find("evil: " + symlinked), std::string::npos) << all;
+  EXPECT_NE(all.find("child: " + record), std::string::npos) << all;
+  EXPECT_EQ(all.find("+"), std::string::npos) << "nothing there is repaired: " << all;
+  EXPECT_EQ(testing_util::Fingerprint(canary), before);
+}
+
 // Not on btrfs: refused before anything is made.
 class BtrfsOnExt4Test : public StoreTest {
  protected:

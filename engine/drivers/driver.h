@@ -22,6 +22,10 @@ struct DriverOptions {
   std::string root;        // like Docker's --data-root: the driver uses <root>/<driver name>/
   size_t max_depth = 128;  // lowers allowed below a layer (Docker: 128; kernel: up to 500)
   std::vector<std::string> mount_options;  // extra overlay options ("metacopy=on", ...)
+  // Make the root and the driver's home when missing. Off, OpenDriver needs an existing store
+  // and makes nothing, not even a d_type probe file: what commands that only read (or remove)
+  // use, so that they neither create a store nor fail on a full filesystem.
+  bool create_store = true;
 };
 
 struct CreateOptions {

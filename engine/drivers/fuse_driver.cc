@@ -4,6 +4,7 @@
 // layer's merged/ directory and Put unmounts it, which ends the daemon.
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,48 +15,44 @@
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
 #include "drivers/mount_refs.h"
+#include "drivers/overlay2_check.h"
+#include "drivers/store_home.h"
 #include "drivers/tree_stats.h"
+#include "launch/programs.h"
+#include "launch/union_argv.h"
 #include "layout/overlay2_layout.h"
 
 namespace ovlab::drivers {
 namespace {
 
 constexpr char kName[] = "fuse";
-constexpr char kBinaryName[] = "ovlab-fuse";
+constexpr char kMountType[] = "fuse.ovlab-fuse";  // what ovlab-fuse's mounts show as their type
 
-// ovlab-fuse: $OVLAB_FUSE_BINARY, else PATH, else beside this program (installed) or in the
-// build tree's engine/fuse (this program built in engine/<module>/).
-Result<std::string> FindOvlabFuse() {
-  if (const char* env = std::getenv("OVLAB_FUSE_BINARY"); env && *env) {
-    if (::access(env, X_OK) == 0) return std::string(env);
-    return Fail(ENOENT, std::string("OVLAB_FUSE_BINARY=") + env + " is not an executable file");
-  }
-  if (HaveProgram(kBinaryName)) return std::string(kBinaryName);
-  auto self = ReadLink("/proc/self/exe");
-  if (self) {
-    std::string dir = DirName(*self);
-    for (const std::string& c :
-         {JoinPath(dir, kBinaryName), JoinPath(DirName(dir), std::string("fuse/") + kBinaryName)}) {
-      if (::access(c.c_str(), X_OK) == 0) return c;
-    }
-  }
-  return Fail(ENOENT,
-              "fuse driver: ovlab-fuse was not found: install it (cmake --install) or set "
-              "OVLAB_FUSE_BINARY to its path");
+// A mount whose daemon died answers ENOTCONN (or ECONNABORTED) to statfs, which always asks the
+// daemon (stat may answer from cached attributes).
+bool IsDeadMount(const layout::ConfinedDir& home, const std::string& merged) {
+  auto fd = OpenMountPoint(home, merged);
+  if (!fd || !*fd) return false;
+  struct statfs fs;
+  return ::fstatfs(fd->get(), &fs) != 0 && IsDisconnectedErrno(errno);
 }
 
-// A mount whose daemon died answers ENOTCONN (or ECONNABORTED): detach it so the layer can be
-// mounted again.
-bool DetachDeadMount(const std::string& merged) {
-  struct stat st {};
-  if (::stat(merged.c_str(), &st) == 0 || !IsDisconnectedErrno(errno)) return false;
-  return ::umount2(merged.c_str(), MNT_DETACH) == 0;
+// Detaches a dead daemon's mount, as `fusermount3 -u` would, so that the layer can be mounted
+// again or removed. Unmounted through the fd: exactly the directory checked.
+bool DetachDeadMount(const layout::ConfinedDir& home, const std::string& merged) {
+  if (!IsDeadMount(home, merged)) return false;
+  auto fd = OpenMountPoint(home, merged);
+  return fd && *fd && ::umount2(ProcFdPath(fd->get()).c_str(), MNT_DETACH) == 0;
 }
 
 class FuseDriver final : public Driver {
  public:
-  FuseDriver(const DriverOptions& options, std::unique_ptr<Driver> layers, std::string binary)
-      : options_(options), layers_(std::move(layers)), binary_(std::move(binary)) {}
+  FuseDriver(const DriverOptions& options, std::unique_ptr<Driver> layers, layout::ConfinedDir home,
+             std::string binary)
+      : options_(options),
+        layers_(std::move(layers)),
+        home_(std::move(home)),
+        binary_(std::move(binary)) {}
 
   std::string Name() const override { return kName; }
   std::string Home() const override { return layers_->Home(); }
@@ -63,7 +60,13 @@ class FuseDriver final : public Driver {
   ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
     return layers_->Create(id, options);
   }
-  ovlab::Status Remove(const std::string& id) override { return layers_->Remove(id); }
+  // A dead daemon's mount serves nobody and would fail the removal half-way (stat merged:
+  // Transport endpoint is not connected): it is detached first, then the layer goes as a whole.
+  ovlab::Status Remove(const std::string& id) override {
+    if (auto st = RequireLayer(id); !st) return st;
+    ForgetDeadMount(layout::RelPathsOf(id).merged);
+    return layers_->Remove(id);
+  }
   bool Exists(const std::string& id) const override { return layers_->Exists(id); }
   Result<std::vector<std::string>> List() const override { return layers_->List(); }
   Result<std::string> Parent(const std::string& id) const override { return layers_->Parent(id); }
@@ -74,29 +77,45 @@ class FuseDriver final : public Driver {
   Result<std::map<std::string, std::string>> Metadata(const std::string& id) const override {
     return layers_->Metadata(id);
   }
-  Result<std::vector<CheckFinding>> Check(bool repair) override { return layers_->Check(repair); }
+  // overlay2's check, with ovlab-fuse's mounts as the layers' own, and dead daemons' mounts found
+  // (repair: detach, as `fusermount3 -u`).
+  Result<std::vector<CheckFinding>> Check(bool repair) override {
+    auto findings = CheckOverlay2Home(home_, options_.max_depth, kMountType, repair);
+    if (!findings) return findings;
+    auto layers = layout::ListLayers(home_);
+    if (!layers) return std::unexpected(layers.error());
+    for (const auto& id : *layers) {
+      std::string merged = layout::RelPathsOf(id).merged;
+      if (!IsDeadMount(home_, merged)) continue;
+      bool repaired = repair && ForgetDeadMount(merged) && home_.RemoveDir(merged).has_value();
+      findings->push_back(
+          {id, "the ovlab-fuse daemon of " + home_.PathOf(merged) + " is gone", repaired});
+    }
+    return findings;
+  }
 
   Result<std::string> Get(const std::string& id) override {
-    auto lower = LowerOf(id);
-    if (!lower) return std::unexpected(lower.error());
-    auto p = layout::PathsOf(Home(), id);
-    if (lower->empty()) return p.diff;  // a base layer is its diff, as with overlay2
-    ForgetDeadMount(p.merged);
-    auto st = refs_.Acquire(p.merged, [&]() -> ovlab::Status { return MountLayer(id, *lower); });
+    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
+    auto view = layout::OpenLayerView(home_, id, options_.max_depth);
+    if (!view) return std::unexpected(view.error());
+    if (view->lowers.empty()) return view->diff.path;  // a base layer is its diff, as overlay2
+    std::string merged = layout::RelPathsOf(id).merged;
+    ForgetDeadMount(merged);
+    auto st = refs_.Acquire(home_, merged, [&](const std::string& target) -> ovlab::Status {
+      return MountLayer(*view, target);
+    });
     if (!st) return std::unexpected(WithContext(st.error(), "mount layer " + id));
-    return p.merged;
+    return home_.PathOf(merged);
   }
 
   ovlab::Status Put(const std::string& id) override {
-    auto lower = LowerOf(id);
+    if (auto st = RequireLayer(id); !st) return st;
+    auto lower = layout::ReadLower(home_, id, options_.max_depth);
     if (!lower) return std::unexpected(lower.error());
     if (lower->empty()) return {};
-    std::string merged = layout::PathsOf(Home(), id).merged;
-    if (ForgetDeadMount(merged)) {
-      ::rmdir(merged.c_str());
-      return {};
-    }
-    return refs_.Release(merged);
+    std::string merged = layout::RelPathsOf(id).merged;
+    if (ForgetDeadMount(merged)) return home_.RemoveDir(merged);
+    return refs_.Release(home_, merged);
   }
 
   StatusFields Status() const override {
@@ -105,58 +124,51 @@ class FuseDriver final : public Driver {
     return fields;
   }
 
+  // overlay2's: the layers read in place, the same view ovlab-fuse serves.
   Result<std::vector<Change>> Changes(const std::string& id) override {
-    auto parent = Parent(id);
-    if (!parent) return std::unexpected(parent.error());
-    std::string diff = layout::PathsOf(Home(), id).diff;
-    if (parent->empty()) return TreeChanges("", diff);
-    auto below = Get(*parent);
-    if (!below) return std::unexpected(below.error());
-    auto changes = UpperChanges(diff, *below);
-    if (auto st = Put(*parent); !st && changes) return std::unexpected(st.error());
-    return changes;
+    return layers_->Changes(id);
   }
 
  private:
-  Result<std::vector<std::string>> LowerOf(const std::string& id) const {
-    if (auto st = ValidateLayerId(id); !st) return std::unexpected(st.error());
-    if (!Exists(id)) return Fail(ENOENT, "layer " + id + " does not exist in " + Home());
-    return layout::ReadLower(Home(), id);
+  ovlab::Status RequireLayer(const std::string& id) const {
+    if (auto st = layout::ValidateOverlay2Id(id); !st) return st;
+    return layout::RequireLayerDir(home_, id);
   }
 
   // A dead daemon's mount is detached and every reference to it dropped: it serves nobody, and
   // the next Get mounts afresh.
   bool ForgetDeadMount(const std::string& merged) {
-    if (!DetachDeadMount(merged)) return false;
-    while (refs_.Release(merged)) {
-    }
+    if (!DetachDeadMount(home_, merged)) return false;
+    refs_.Forget(home_, merged);
     return true;
   }
 
   // Same stack as overlay2's kernel mount: a committed layer (one with children) mounts
-  // read-only with its own diff as the top lower; ovlab-fuse takes absolute diff paths.
-  ovlab::Status MountLayer(const std::string& id, const std::vector<std::string>& lower) {
-    auto p = layout::PathsOf(Home(), id);
-    bool committed = PathExists(p.committed);
-    std::vector<std::string> lowers;
-    if (committed) lowers.push_back(EscapeOptionPath(p.diff));
-    for (const auto& entry : lower) {
-      auto layer = layout::LayerOfLowerEntry(Home(), entry);
-      if (!layer) return std::unexpected(layer.error());
-      lowers.push_back(EscapeOptionPath(layout::PathsOf(Home(), *layer).diff));
+  // read-only with its own diff as the top lower. ovlab-fuse, another process, gets the paths of
+  // the directories OpenLayerView checked (an fd of this process would mean nothing to it).
+  ovlab::Status MountLayer(const layout::LayerView& view, const std::string& target) {
+    launch::DaemonCommand c;
+    c.program = binary_;
+    c.syntax = launch::Syntax::kOverlay;
+    if (view.committed) c.dirs.lowers.push_back(view.diff.path);
+    for (const auto& l : view.lowers) c.dirs.lowers.push_back(l.path);
+    if (!view.committed) {
+      c.dirs.upper = view.diff.path;
+      c.dirs.work = view.work->path;
     }
-    std::string opts = "lowerdir=" + Join(lowers, ":");
-    if (!committed) {
-      opts += ",upperdir=" + EscapeOptionPath(p.diff) + ",workdir=" + EscapeOptionPath(p.work);
-    }
-    for (const auto& o : options_.mount_options) opts += "," + o;
-    auto out = RunChecked({binary_, "-o", opts, p.merged});
+    c.options = options_.mount_options;
+    c.mountpoint = target;
+    c.foreground = false;  // the daemon serves the mount after `ovlab mount` has returned
+    auto argv = launch::DaemonArgv(c);
+    if (!argv) return std::unexpected(argv.error());
+    auto out = RunChecked(*argv);
     if (!out) return std::unexpected(out.error());
     return {};
   }
 
   DriverOptions options_;
   std::unique_ptr<Driver> layers_;  // the overlay2 driver: layout, layers, usage, check
+  layout::ConfinedDir home_;        // its home
   std::string binary_;
   MountRefs refs_;
 };
@@ -164,14 +176,18 @@ class FuseDriver final : public Driver {
 }  // namespace
 
 Result<std::unique_ptr<Driver>> NewFuseDriver(const DriverOptions& options) {
-  auto binary = FindOvlabFuse();
+  auto binary = launch::FindProgram(launch::kOvlabFuse);
   if (!binary) return std::unexpected(binary.error());
+  auto fuse_root = OpenStoreHome(options, kName, 0711);
+  if (!fuse_root) return std::unexpected(fuse_root.error());
   DriverOptions layer_options = options;
-  layer_options.root = JoinPath(options.root, kName);
-  if (auto st = MakeDirs(layer_options.root, 0711); !st) return std::unexpected(st.error());
+  layer_options.root = fuse_root->path();
   auto layers = NewOverlay2Driver(layer_options);
   if (!layers) return std::unexpected(layers.error());
-  return std::unique_ptr<Driver>(new FuseDriver(options, std::move(*layers), std::move(*binary)));
+  auto home = fuse_root->Dir(BaseName((*layers)->Home()));
+  if (!home) return std::unexpected(home.error());
+  return std::unique_ptr<Driver>(
+      new FuseDriver(options, std::move(*layers), std::move(*home), std::move(*binary)));
 }
 
 }  // namespace ovlab::drivers

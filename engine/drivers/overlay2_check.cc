@@ -1,6 +1,6 @@
 #include "drivers/overlay2_check.h"
 
-#include <unistd.h>
+#include <fcntl.h>
 
 #include <cerrno>
 #include <functional>
@@ -8,6 +8,7 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "drivers/mount_refs.h"
 #include "drivers/stale_mounts.h"
 #include "layout/overlay2_layout.h"
 #include "layout/short_id.h"
@@ -17,15 +18,19 @@ namespace {
 
 class Overlay2Checker {
  public:
-  Overlay2Checker(const std::string& home, bool repair) : home_(home), repair_(repair) {}
+  Overlay2Checker(const layout::ConfinedDir& home, size_t max_depth, const std::string& fstype,
+                  bool repair)
+      : home_(home), max_depth_(max_depth), fstype_(fstype), repair_(repair) {}
 
   Result<std::vector<CheckFinding>> Run() {
-    auto layers = layout::ListLayers(home_);
-    if (!layers) return std::unexpected(layers.error());
-    layers_ = *layers;
-    if (auto st = CheckLeftovers(); !st) return std::unexpected(st.error());
-    for (const auto& id : layers_) CheckLinkOf(id);
-    if (auto st = CheckDanglingLinks(); !st) return std::unexpected(st.error());
+    if (auto st = CheckHomeEntries(); !st) return std::unexpected(st.error());
+    for (const auto& id : layers_) {
+      CheckLayerEntries(id);
+      CheckLinkOf(id);
+    }
+    if (links_usable_) {
+      if (auto st = CheckDanglingLinks(); !st) return std::unexpected(st.error());
+    }
     for (const auto& id : layers_) CheckLowerOf(id);
     if (auto st = CheckMounts(); !st) return std::unexpected(st.error());
     return findings_;
@@ -39,101 +44,152 @@ class Overlay2Checker {
     findings_.push_back({layer, problem, repaired});
   }
 
-  Status CheckLeftovers() {
-    auto names = ListDir(home_);
+  // Layers are the directories with a layer id; anything else but l/, temporaries and Docker's
+  // quota device is no layer, and is reported, not touched.
+  Status CheckHomeEntries() {
+    auto names = home_.List();
     if (!names) return std::unexpected(names.error());
+    bool saw_links = false;
     for (const auto& n : *names) {
-      if (!StartsWith(n, layout::kTempPrefix)) continue;
-      std::string path = JoinPath(home_, n);
-      Report("", "leftover of an interrupted create: " + path,
-             [&] { return RemoveTree(path).has_value(); });
+      if (n == layout::kLinkDir) {
+        saw_links = true;
+        CheckLinkDir();
+      } else if (StartsWith(n, layout::kTempPrefix)) {
+        Report("", "leftover of an interrupted create or remove: " + home_.PathOf(n),
+               [&] { return home_.RemoveTree(n).has_value(); });
+      } else if (n == layout::kBackingFsBlockDev) {
+        continue;
+      } else if (!layout::ValidateOverlay2Id(n)) {
+        Report("", "unexpected entry " + home_.PathOf(n) +
+                       ": no layer has such an id (ovlab never makes it; remove it by hand)");
+      } else if (auto st = layout::RequireLayerDir(home_, n); !st) {
+        Report(n, st.error().message);
+      } else {
+        layers_.push_back(n);
+      }
+    }
+    std::sort(layers_.begin(), layers_.end());
+    if (!saw_links) {
+      Report("", home_.PathOf(layout::kLinkDir) + " is missing", [&] {
+        links_usable_ = layout::PrepareHome(home_).has_value();
+        return links_usable_;
+      });
     }
     return {};
   }
 
+  // l/ is ours only as a directory: through a symlink nothing is checked or repaired.
+  void CheckLinkDir() {
+    auto dir = home_.Dir(layout::kLinkDir);
+    links_usable_ = dir.has_value();
+    if (!dir) {
+      Report("", dir.error().message +
+                     " (ovlab never makes one: move it away, then check --repair makes l/ again)");
+    }
+  }
+
+  // diff/, work/ and merged/ are directories when present, committed is empty: never a symlink.
+  void CheckLayerEntries(const std::string& id) {
+    auto p = layout::RelPathsOf(id);
+    if (auto fd = home_.Open(p.diff, O_PATH | O_DIRECTORY); !fd) Report(id, fd.error().message);
+    auto has_lower = home_.Exists(p.lower_file);
+    if (has_lower && *has_lower) {
+      if (auto fd = home_.Open(p.work, O_PATH | O_DIRECTORY); !fd) Report(id, fd.error().message);
+    }
+    if (auto fd = OpenMountPoint(home_, p.merged); !fd) Report(id, fd.error().message);
+    if (auto committed = layout::IsCommitted(home_, id); !committed) {
+      Report(id, committed.error().message);
+    }
+  }
+
   void CheckLinkOf(const std::string& id) {
     auto short_id = layout::ReadShortId(home_, id);
-    if (short_id) claimed_short_ids_.insert(*short_id);
-    if (!short_id || !layout::IsShortId(*short_id)) {
-      Report(id, short_id ? "link file holds an invalid short id" : "link file is missing",
+    if (!short_id) {
+      bool missing = short_id.error().code == ENOENT;
+      Report(id, missing ? "link file is missing" : short_id.error().message,
              [&] { return RepairLinkFile(id); });
       return;
     }
-    std::string link = layout::ShortLinkPath(home_, *short_id);
-    auto target = ReadLink(link);
+    claimed_short_ids_.insert(*short_id);
+    if (!links_usable_) return;
+    std::string link = layout::ShortLinkEntry(*short_id);
+    auto target = home_.ReadLink(link);
     std::string want = layout::ShortLinkTarget(id);
     if (target && *target == want) return;
-    std::string problem =
-        target ? link + " points to " + *target + ", not " + want : link + " is missing";
+    std::string problem = target ? home_.PathOf(link) + " points to " + *target + ", not " + want
+                                 : home_.PathOf(link) + " is missing";
     Report(id, problem, [&] {
-      ::unlink(link.c_str());
-      return ::symlink(want.c_str(), link.c_str()) == 0;
+      (void)home_.Unlink(link);
+      return home_.Symlink(want, link).has_value();
     });
   }
 
   // Docker recreates the link file from the l/ symlink that points at the layer, if any.
   bool RepairLinkFile(const std::string& id) {
-    std::string short_id = FindShortLinkTo(id);
-    if (short_id.empty()) {
+    if (!links_usable_) return false;
+    auto short_id = layout::FindShortLinkTo(home_, id);
+    if (!short_id) {
       auto made = layout::CreateShortLink(home_, id);
       if (!made) return false;
       short_id = *made;
     }
-    return WriteFileAtomic(layout::PathsOf(home_, id).link_file, short_id, layout::kLinkFileMode)
+    claimed_short_ids_.insert(*short_id);
+    return home_.WriteFile(layout::RelPathsOf(id).link_file, *short_id, layout::kLinkFileMode)
         .has_value();
   }
 
-  std::string FindShortLinkTo(const std::string& id) {
-    auto names = ListDir(JoinPath(home_, layout::kLinkDir));
-    if (!names) return "";
-    for (const auto& n : *names) {
-      auto target = ReadLink(layout::ShortLinkPath(home_, n));
-      if (target && *target == layout::ShortLinkTarget(id) && layout::IsShortId(n)) return n;
-    }
-    return "";
-  }
-
   Status CheckDanglingLinks() {
-    auto names = ListDir(JoinPath(home_, layout::kLinkDir));
+    auto names = home_.List(layout::kLinkDir);
     if (!names) return std::unexpected(names.error());
     for (const auto& n : *names) {
-      std::string link = layout::ShortLinkPath(home_, n);
-      auto layer = layout::LayerOfLowerEntry(home_, std::string(layout::kLinkDir) + "/" + n);
-      if (layer && PathExists(layout::PathsOf(home_, *layer).diff)) continue;
-      auto target = ReadLink(link);
-      Report("", "dangling link " + link + " -> " + (target ? *target : "?"),
-             [&] { return ::unlink(link.c_str()) == 0; });
+      std::string entry = layout::ShortLinkEntry(n);
+      auto target = home_.ReadLink(entry);
+      if (!target) {
+        Report("", "unexpected entry " + home_.PathOf(entry) +
+                       ": not a short link (ovlab never makes it; remove it by hand)");
+        continue;
+      }
+      if (layout::LayerOfLowerEntry(home_, entry)) continue;
+      Report("", "dangling link " + home_.PathOf(entry) + " -> " + *target,
+             [&] { return home_.Unlink(entry).has_value(); });
     }
     return {};
   }
 
   void CheckLowerOf(const std::string& id) {
-    auto lower = layout::ReadLower(home_, id);
+    auto lower = layout::ReadLower(home_, id, max_depth_);
     if (!lower) {
-      Report(id, "cannot read lower: " + lower.error().message);
+      Report(id, lower.error().message);
       return;
     }
+    if (!links_usable_) return;
     for (const auto& entry : *lower) {
       auto layer = layout::LayerOfLowerEntry(home_, entry);
-      if (layer && PathExists(layout::PathsOf(home_, *layer).diff)) continue;
+      if (layer) continue;
       // A layer still owns that short id: its missing l/ link is reported (and repaired) above.
       if (claimed_short_ids_.contains(BaseName(entry))) continue;
-      Report(id, "lower names " + entry +
-                     ", which is no layer (a parent is missing; the layer "
-                     "cannot be mounted and must be removed or re-pulled)");
+      Report(id, layer.error().code != ENOENT
+                     ? layer.error().message
+                     : "lower names " + entry +
+                           ", which is no layer (a parent is missing; the layer cannot be "
+                           "mounted and must be removed or re-pulled)");
     }
   }
 
   Status CheckMounts() {
     std::set<std::string> mountable;
     for (const auto& id : layers_) {
-      if (PathExists(layout::PathsOf(home_, id).lower_file)) mountable.insert(id);
+      auto has_lower = home_.Exists(layout::RelPathsOf(id).lower_file);
+      if (has_lower && *has_lower) mountable.insert(id);
     }
-    return CheckLayerMounts(home_, layers_, mountable, repair_, findings_);
+    return CheckLayerMounts(home_, layers_, mountable, fstype_, repair_, findings_);
   }
 
-  std::string home_;
+  const layout::ConfinedDir& home_;
+  size_t max_depth_;
+  std::string fstype_;
   bool repair_;
+  bool links_usable_ = false;
   std::vector<std::string> layers_;
   std::set<std::string> claimed_short_ids_;
   std::vector<CheckFinding> findings_;
@@ -141,8 +197,10 @@ class Overlay2Checker {
 
 }  // namespace
 
-Result<std::vector<CheckFinding>> CheckOverlay2Home(const std::string& home, bool repair) {
-  return Overlay2Checker(home, repair).Run();
+Result<std::vector<CheckFinding>> CheckOverlay2Home(const layout::ConfinedDir& home,
+                                                    size_t max_depth,
+                                                    const std::string& mount_fstype, bool repair) {
+  return Overlay2Checker(home, max_depth, mount_fstype, repair).Run();
 }
 
 }  // namespace ovlab::drivers

@@ -12,6 +12,7 @@
 #include "drivers/driver.h"
 #include "drivers/store_test_util.h"
 #include "drivers/tree_stats.h"
+#include "drivers/tree_view.h"
 #include "layout/short_id.h"
 #include "mount/mount.h"
 
@@ -313,6 +314,29 @@ TEST_F(Overlay2Test, GetPutAreReferenceCountedAndLastPutUnmounts) {
             std::vector<std::string>{});
 }
 
+// #18.6: removal is all or nothing. A mount inside the layer (what made removing a dead FUSE
+// daemon's layer fail half-way) is refused before anything goes; the l/ link went first before.
+TEST_F(Overlay2Test, RemoveRefusesAMountInsideTheLayerAndLeavesItWhole) {
+  Driver& d = Open("overlay2");
+  CreateChain(d, 2);
+  std::string inside = JoinPath(LayerDir(LayerId(1)), "diff/mnt");
+  ASSERT_TRUE(MakeDir(inside, 0755));
+  ASSERT_TRUE(mount::Mount("tmpfs", inside, "tmpfs", "size=1m"));
+  auto before = TreeListing(root_);
+  auto st = d.Remove(LayerId(1));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, EBUSY);
+  EXPECT_NE(st.error().message.find("has a mount inside, at " + inside), std::string::npos)
+      << st.error().message;
+  EXPECT_EQ(TreeListing(root_), before);
+  ASSERT_TRUE(mount::Unmount(inside));
+  ASSERT_TRUE(d.Remove(LayerId(1)));
+  EXPECT_FALSE(PathExists(LayerDir(LayerId(1))));
+  auto after = d.Check(false);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty());
+}
+
 TEST_F(Overlay2Test, ChangesAgainstTheParentView) {
   Driver& d = Open("overlay2");
   ASSERT_TRUE(d.Create("base", {}));
@@ -331,6 +355,44 @@ TEST_F(Overlay2Test, ChangesAgainstTheParentView) {
   ASSERT_TRUE(base);
   EXPECT_EQ(base->size(), 7u);  // everything added: a d d/x d/y o o/p o/q
   EXPECT_FALSE(PathExists(JoinPath(LayerDir("base"), "merged"))) << "Changes must Put the parent";
+}
+
+// diff reads a layer's lowers in place (no mount): the view must be the kernel's, whiteouts,
+// opaque directories and a file and a directory replacing each other included.
+TEST_F(Overlay2Test, TreeViewReadsALayerStackAsTheKernelMountsIt) {
+  Driver& d = Open("overlay2");
+  ASSERT_TRUE(d.Create("base", {}));
+  Apply(d, "base",
+        {{"a", "a"},
+         {"d/x", "x"},
+         {"d/y", "y"},
+         {"o/p", "p"},
+         {"o/q", "q"},
+         {"f2d", "file"},
+         {"d2f/inner", "i"},
+         {"keep/deep/z", "z"},
+         {"gone/sub/w", "w"}});
+  ASSERT_EQ(::symlink("a", JoinPath(LayerDir("base"), "diff/link").c_str()), 0);
+  ASSERT_TRUE(d.Create("mid", {.parent = "base"}));
+  Apply(d, "mid",
+        {{"d/x", "@wh"},
+         {"o", "@opq"},
+         {"o/r", "r"},
+         {"f2d/inner", "now a dir"},
+         {"d2f", "file"},
+         {"m", "m"},
+         {"gone", "@wh"},
+         {"keep/deep/z2", "z2"}});
+  ASSERT_TRUE(d.Create("top", {.parent = "mid"}));
+  Apply(d, "top", {{"m", "@wh"}, {"d/x", "back"}, {"keep", "@opq"}, {"keep/new", "n"}});
+  auto merged = d.Get("top");
+  ASSERT_TRUE(merged) << merged.error().message;
+  auto kernel = TreeListing(*merged);
+  ASSERT_TRUE(d.Put("top"));
+  std::vector<std::string> layers;
+  for (const char* id : {"top", "mid", "base"}) layers.push_back(JoinPath(LayerDir(id), "diff"));
+  EXPECT_EQ(TreeListing(TreeView(layers)), kernel);
+  EXPECT_GT(kernel.size(), 10u);
 }
 
 TEST_F(Overlay2Test, UsageCountsTheLayersOwnDiffWithHardLinksOnce) {

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -12,6 +11,8 @@
 #include "base/strings.h"
 #include "drivers/builtin_drivers.h"
 #include "drivers/driver.h"
+#include "drivers/dtype.h"
+#include "layout/layer_id.h"
 #include "mount/mount.h"
 
 namespace ovlab::drivers {
@@ -44,19 +45,26 @@ std::vector<std::string> NamesLocked() {
   return names;
 }
 
-Status CheckOverlayRoot(std::string_view name, const std::string& root) {
+Status CheckOverlayRoot(std::string_view name, const std::string& root, bool may_write) {
   if (!mount::ProbeOverlayFeatures().overlay_available) {
     return Fail(ENODEV, std::string(name) +
                             ": the kernel has no overlay filesystem (try: modprobe overlay)");
   }
-  auto dtype = mount::SupportsDType(root);
+  auto dtype = DirHasDType(root, may_write);
   if (!dtype) return std::unexpected(WithContext(dtype.error(), std::string(name)));
-  if (!*dtype) {
+  if (*dtype && !**dtype) {
     return Fail(EINVAL, std::string(name) + ": the backing filesystem of " + root +
                             " does not support d_type (xfs made with ftype=0?); overlay needs it: "
                             "use another filesystem for --root");
   }
   return {};
+}
+
+// Commands that only read (or remove) need the store to exist: they make nothing.
+Status RequireStore(std::string_view name, const DriverOptions& options) {
+  if (PathExists(JoinPath(options.root, name))) return {};
+  return Fail(ENOENT, "no " + std::string(name) + " store at " + options.root +
+                          ": nothing to do there (ovlab create makes one)");
 }
 
 Status CheckOptions(const DriverOptions& options) {
@@ -95,13 +103,18 @@ Result<std::unique_ptr<Driver>> OpenDriver(std::string_view name, const DriverOp
     entry = it->second;
   }
   if (auto st = CheckOptions(options); !st) return std::unexpected(st.error());
-  bool made_root = !PathExists(options.root);
-  if (auto st = MakeDirs(options.root, 0711); !st) return std::unexpected(st.error());
+  bool made_root = false;
+  if (options.create_store) {
+    made_root = !PathExists(options.root);
+    if (auto st = MakeDirs(options.root, 0711); !st) return std::unexpected(st.error());
+  } else if (auto st = RequireStore(name, options); !st) {
+    return std::unexpected(st.error());
+  }
   auto undo_root = [&] {
     if (made_root) ::rmdir(options.root.c_str());
   };
   if (entry.needs_kernel_overlay) {
-    if (auto st = CheckOverlayRoot(name, options.root); !st) {
+    if (auto st = CheckOverlayRoot(name, options.root, options.create_store); !st) {
       undo_root();
       return std::unexpected(st.error());
     }
@@ -112,23 +125,7 @@ Result<std::unique_ptr<Driver>> OpenDriver(std::string_view name, const DriverOp
 }
 
 Status ValidateLayerId(std::string_view id) {
-  constexpr size_t kMaxIdBytes = 128;
-  auto bad = [&](const char* why) {
-    return Fail(EINVAL, "invalid layer id \"" + std::string(id) + "\": " + why +
-                            " (use letters, digits, '_', '.', '-')");
-  };
-  if (id.empty()) return bad("it is empty");
-  if (id.size() > kMaxIdBytes) return bad("it is longer than 128 bytes");
-  if (id.find('/') != std::string_view::npos) return bad("it contains '/'");
-  if (id.find("..") != std::string_view::npos) return bad("it contains \"..\"");
-  if (!std::isalnum(static_cast<unsigned char>(id.front())))
-    return bad("it must start with a letter or digit");
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
-      return bad("it contains a character outside the allowed set");
-    }
-  }
-  return {};
+  return layout::ValidateLayerId(id);
 }
 
 }  // namespace ovlab::drivers

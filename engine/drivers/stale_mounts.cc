@@ -1,48 +1,52 @@
 #include "drivers/stale_mounts.h"
 
-#include <unistd.h>
-
 #include <climits>
 #include <cstdlib>
+#include <map>
 
 #include "base/fs.h"
+#include "drivers/mount_refs.h"
 #include "mount/mount.h"
 
 namespace ovlab::drivers {
 namespace {
 
-std::string MergedOf(const std::string& home, const std::string& id) {
-  return JoinPath(JoinPath(home, id), "merged");
+std::string MergedOf(const std::string& id) {
+  return JoinPath(id, "merged");
 }
 
 }  // namespace
 
-Status CheckLayerMounts(const std::string& home, const std::vector<std::string>& layers,
-                        const std::set<std::string>& mountable, bool repair,
-                        std::vector<CheckFinding>& findings) {
+Status CheckLayerMounts(const layout::ConfinedDir& home, const std::vector<std::string>& layers,
+                        const std::set<std::string>& mountable, const std::string& fstype,
+                        bool repair, std::vector<CheckFinding>& findings) {
+  // The mount table holds canonical paths.
   char real[PATH_MAX];
-  std::string canonical = ::realpath(home.c_str(), real) ? real : home;
+  std::string canonical = ::realpath(home.path().c_str(), real) ? real : home.path();
   auto mounts = mount::MountsUnder(canonical);
   if (!mounts) return std::unexpected(mounts.error());
-  std::set<std::string> expected;
-  for (const auto& id : mountable) expected.insert(MergedOf(canonical, id));
+  std::map<std::string, std::string> merged_of;  // canonical merged path -> its layer
+  for (const auto& id : layers) merged_of[JoinPath(canonical, MergedOf(id))] = id;
   std::set<std::string> mounted;
   for (const auto& m : *mounts) {
     if (m.target == canonical) continue;
     mounted.insert(m.target);
-    if (m.fstype == "overlay" && expected.contains(m.target)) continue;
+    auto layer = merged_of.find(m.target);
+    bool on_merged = layer != merged_of.end();
+    if (m.fstype == fstype && on_merged && mountable.contains(layer->second)) continue;
     bool repaired = false;
     if (repair && mount::Unmount(m.target, /*detach=*/true)) {
-      if (BaseName(m.target) == "merged") ::rmdir(m.target.c_str());
+      if (on_merged) (void)home.RemoveDir(MergedOf(layer->second));
       repaired = true;
     }
     findings.push_back({"", "stale " + m.fstype + " mount at " + m.target, repaired});
   }
   for (const auto& id : layers) {
-    std::string merged = MergedOf(home, id);
-    if (!PathExists(merged) || mounted.contains(MergedOf(canonical, id))) continue;
-    bool repaired = repair && ::rmdir(merged.c_str()) == 0;
-    findings.push_back({id, "merged directory left without its mount: " + merged, repaired});
+    auto merged = OpenMountPoint(home, MergedOf(id));
+    if (!merged || !*merged || mounted.contains(JoinPath(canonical, MergedOf(id)))) continue;
+    bool repaired = repair && home.RemoveDir(MergedOf(id)).has_value();
+    findings.push_back(
+        {id, "merged directory left without its mount: " + home.PathOf(MergedOf(id)), repaired});
   }
   return {};
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "base/fs.h"
 #include "base/strings.h"
 #include "drivers/driver.h"
+#include "drivers/tree_view.h"
 #include "mount/mount.h"
 #include "scratch/scratch.h"
 
@@ -27,25 +29,64 @@ inline std::string LayerId(int n, char fill = 'a') {
   return std::string(56, fill) + StrPrintf("%08d", n);
 }
 
-// Every path below `dir` (relative, sorted) with its type and mode, and symlink targets.
-inline std::vector<std::string> TreeListing(const std::string& dir, const std::string& rel = "") {
+// Every path of a view (relative, sorted) with its type and mode, and symlink targets.
+inline std::vector<std::string> TreeListing(const TreeView& view, const std::string& rel = "") {
   std::vector<std::string> out;
-  auto names = ListDir(rel.empty() ? dir : JoinPath(dir, rel));
+  auto names = view.List(rel);
   if (!names) return {"<" + names.error().message + ">"};
   std::sort(names->begin(), names->end());
   for (const auto& n : *names) {
     std::string child = rel.empty() ? n : rel + "/" + n;
-    auto st = LStat(JoinPath(dir, child));
+    auto st = view.Stat(child);
     if (!st) continue;
     std::string line = StrPrintf("%s %o", child.c_str(), st->st_mode);
-    if (S_ISLNK(st->st_mode)) line += " -> " + ReadLink(JoinPath(dir, child)).value_or("?");
+    if (S_ISLNK(st->st_mode)) line += " -> " + view.ReadLink(child).value_or("?");
     out.push_back(line);
     if (S_ISDIR(st->st_mode)) {
-      auto sub = TreeListing(dir, child);
+      auto sub = TreeListing(view, child);
       out.insert(out.end(), sub.begin(), sub.end());
     }
   }
   return out;
+}
+// Every path below `dir`.
+inline std::vector<std::string> TreeListing(const std::string& dir) {
+  return TreeListing(TreeView(dir));
+}
+
+// Everything a command could change in a tree: every entry (the top one included) with its type,
+// mode, owner, size and mtime, and a file's content or a symlink's target. Equal fingerprints
+// before and after a command mean it left the tree untouched (no entry made, removed or changed).
+inline std::vector<std::string> Fingerprint(const std::string& dir, const std::string& rel = "") {
+  std::string path = rel.empty() ? dir : JoinPath(dir, rel);
+  auto st = LStat(path);
+  if (!st) return {rel + " <" + st.error().message + ">"};
+  std::string line =
+      StrPrintf("%s %o %u:%u %lld %lld.%09ld", rel.empty() ? "." : rel.c_str(), st->st_mode,
+                st->st_uid, st->st_gid, static_cast<long long>(st->st_size),
+                static_cast<long long>(st->st_mtim.tv_sec), st->st_mtim.tv_nsec);
+  if (S_ISLNK(st->st_mode)) line += " -> " + ReadLink(path).value_or("?");
+  if (S_ISREG(st->st_mode)) line += " " + JsonQuote(ReadFileText(path).value_or("?"));
+  std::vector<std::string> out{line};
+  if (!S_ISDIR(st->st_mode)) return out;
+  auto names = ListDir(path);
+  if (!names) return {line, "<" + names.error().message + ">"};
+  std::sort(names->begin(), names->end());
+  for (const auto& n : *names) {
+    auto sub = Fingerprint(dir, rel.empty() ? n : rel + "/" + n);
+    out.insert(out.end(), sub.begin(), sub.end());
+  }
+  return out;
+}
+
+// A directory outside the store for an attack to aim at: a file, a directory holding a file, a
+// symlink, and an entry named like a short id (what a repair of l/ would take for a dangling link).
+inline void MakeCanary(const std::string& dir) {
+  ASSERT_TRUE(MakeDirs(JoinPath(dir, "d")));
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(dir, "f"), "canary"));
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(dir, "d/g"), "canary too"));
+  ASSERT_EQ(::symlink("f", JoinPath(dir, "s").c_str()), 0);
+  ASSERT_EQ(::symlink("../x/diff", JoinPath(dir, std::string(26, 'Q')).c_str()), 0);
 }
 
 class StoreTest : public testing::Test {

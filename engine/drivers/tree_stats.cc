@@ -13,28 +13,28 @@
 namespace ovlab::drivers {
 namespace {
 
-// Visits every object below `dir` (not dir itself), parents before children, with its path
-// relative to `dir` ("a/b") and its lstat.
+// Visits every object below the top of `view` (not the top itself), parents before children,
+// with its path relative to the top ("a/b") and its lstat.
 using Visitor = std::function<Status(const std::string& rel, const struct stat& st)>;
 
-Status Walk(const std::string& dir, const std::string& rel, const Visitor& visit) {
-  auto names = ListDir(rel.empty() ? dir : JoinPath(dir, rel));
+Status Walk(const TreeView& view, const std::string& rel, const Visitor& visit) {
+  auto names = view.List(rel);
   if (!names) return std::unexpected(names.error());
   std::sort(names->begin(), names->end());
   for (const auto& n : *names) {
     std::string child = rel.empty() ? n : rel + "/" + n;
-    auto st = LStat(JoinPath(dir, child));
+    auto st = view.Stat(child);
     if (!st) return std::unexpected(st.error());
     if (auto r = visit(child, *st); !r) return r;
     if (S_ISDIR(st->st_mode)) {
-      if (auto r = Walk(dir, child, visit); !r) return r;
+      if (auto r = Walk(view, child, visit); !r) return r;
     }
   }
   return {};
 }
 
-bool SameObject(const std::string& a_path, const struct stat& a, const std::string& b_path,
-                const struct stat& b) {
+bool SameObject(const TreeView& a_view, const struct stat& a, const TreeView& b_view,
+                const struct stat& b, const std::string& rel) {
   if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) return true;
   if ((a.st_mode & S_IFMT) != (b.st_mode & S_IFMT)) return false;
   if (a.st_mode != b.st_mode || a.st_uid != b.st_uid || a.st_gid != b.st_gid) return false;
@@ -43,7 +43,7 @@ bool SameObject(const std::string& a_path, const struct stat& a, const std::stri
   if (S_ISDIR(a.st_mode)) return true;  // a directory's size says nothing about its content
   if (a.st_size != b.st_size) return false;
   if (S_ISLNK(a.st_mode)) {
-    auto ta = ReadLink(a_path), tb = ReadLink(b_path);
+    auto ta = a_view.ReadLink(rel), tb = b_view.ReadLink(rel);
     return ta && tb && *ta == *tb;
   }
   return true;
@@ -57,7 +57,8 @@ void SortChanges(std::vector<Change>& changes) {
 }  // namespace
 
 Result<LayerUsage> TreeUsage(const std::string& dir, const InodeSet* exclude) {
-  auto top = LStat(dir);
+  TreeView view(dir);
+  auto top = view.Stat("");
   if (!top) return std::unexpected(top.error());
   LayerUsage usage;
   InodeSet seen;
@@ -69,7 +70,7 @@ Result<LayerUsage> TreeUsage(const std::string& dir, const InodeSet* exclude) {
     usage.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
   };
   count(*top);
-  auto st = Walk(dir, "", [&](const std::string&, const struct stat& s) -> Status {
+  auto st = Walk(view, "", [&](const std::string&, const struct stat& s) -> Status {
     count(s);
     return {};
   });
@@ -78,10 +79,11 @@ Result<LayerUsage> TreeUsage(const std::string& dir, const InodeSet* exclude) {
 }
 
 Result<InodeSet> TreeInodes(const std::string& dir) {
-  auto top = LStat(dir);
+  TreeView view(dir);
+  auto top = view.Stat("");
   if (!top) return std::unexpected(top.error());
   InodeSet inodes{{top->st_dev, top->st_ino}};
-  auto st = Walk(dir, "", [&](const std::string&, const struct stat& s) -> Status {
+  auto st = Walk(view, "", [&](const std::string&, const struct stat& s) -> Status {
     inodes.insert({s.st_dev, s.st_ino});
     return {};
   });
@@ -89,20 +91,20 @@ Result<InodeSet> TreeInodes(const std::string& dir) {
   return inodes;
 }
 
-Result<std::vector<Change>> UpperChanges(const std::string& upper, const std::string& below) {
+Result<std::vector<Change>> UpperChanges(const std::string& upper, const TreeView& below) {
   std::vector<Change> changes;
-  auto st = Walk(upper, "", [&](const std::string& rel, const struct stat& s) -> Status {
+  TreeView upper_view(upper);
+  auto st = Walk(upper_view, "", [&](const std::string& rel, const struct stat& s) -> Status {
     std::string path = "/" + rel;
     if (layout::IsOverlayWhiteout(s)) {
       changes.push_back({path, ChangeKind::kDeleted});
       return {};
     }
-    std::string lower_path = JoinPath(below, rel);
-    auto lower = LStat(lower_path);
+    auto lower = below.Stat(rel);
     changes.push_back({path, lower ? ChangeKind::kModified : ChangeKind::kAdded});
     if (!lower || !S_ISDIR(s.st_mode) || !S_ISDIR(lower->st_mode)) return {};
     if (!layout::IsOpaqueDir(JoinPath(upper, rel))) return {};
-    auto hidden = ListDir(lower_path);
+    auto hidden = below.List(rel);
     if (!hidden) return std::unexpected(hidden.error());
     for (const auto& n : *hidden) {
       if (!PathExists(JoinPath(JoinPath(upper, rel), n))) {
@@ -121,31 +123,29 @@ Result<std::vector<Change>> ChangesOverParent(Driver& driver, const std::string&
   if (parent.empty()) return TreeChanges("", upper);
   auto below = driver.Get(parent);
   if (!below) return std::unexpected(below.error());
-  auto changes = UpperChanges(upper, *below);
+  auto changes = UpperChanges(upper, TreeView(*below));
   if (auto st = driver.Put(parent); !st && changes) return std::unexpected(st.error());
   return changes;
 }
 
-Result<std::vector<Change>> TreeChanges(const std::string& old_tree, const std::string& new_tree) {
+Result<std::vector<Change>> TreeChanges(const TreeView* old_tree, const TreeView& new_tree) {
   std::vector<Change> changes;
   auto added = Walk(new_tree, "", [&](const std::string& rel, const struct stat& s) -> Status {
-    std::string new_path = JoinPath(new_tree, rel);
-    std::string old_path = JoinPath(old_tree, rel);
-    auto old = old_tree.empty() ? std::unexpected(Error{ENOENT, ""}) : LStat(old_path);
+    auto old = old_tree ? old_tree->Stat(rel) : std::unexpected(Error{ENOENT, ""});
     if (!old) {
       changes.push_back({"/" + rel, ChangeKind::kAdded});
-    } else if (!SameObject(old_path, *old, new_path, s)) {
+    } else if (!SameObject(*old_tree, *old, new_tree, s, rel)) {
       changes.push_back({"/" + rel, ChangeKind::kModified});
     }
     return {};
   });
   if (!added) return std::unexpected(added.error());
-  if (!old_tree.empty()) {
-    auto deleted = Walk(old_tree, "", [&](const std::string& rel, const struct stat&) -> Status {
-      if (PathExists(JoinPath(new_tree, rel))) return {};
+  if (old_tree) {
+    auto deleted = Walk(*old_tree, "", [&](const std::string& rel, const struct stat&) -> Status {
+      if (new_tree.Stat(rel)) return {};
       // Only the topmost deleted object: its parent must still exist in the new tree.
       std::string parent = DirName("/" + rel);
-      if (parent == "/" || PathExists(JoinPath(new_tree, parent))) {
+      if (parent == "/" || new_tree.Stat(parent.substr(1))) {
         changes.push_back({"/" + rel, ChangeKind::kDeleted});
       }
       return {};
@@ -154,6 +154,13 @@ Result<std::vector<Change>> TreeChanges(const std::string& old_tree, const std::
   }
   SortChanges(changes);
   return changes;
+}
+
+Result<std::vector<Change>> TreeChanges(const std::string& old_tree, const std::string& new_tree) {
+  TreeView new_view(new_tree);
+  if (old_tree.empty()) return TreeChanges(nullptr, new_view);
+  TreeView old_view(old_tree);
+  return TreeChanges(&old_view, new_view);
 }
 
 char ChangeLetter(ChangeKind kind) {

@@ -25,82 +25,74 @@ constexpr mode_t kVfsLayerMode = 0755;  // moby vfs: each layer directory
 
 class VfsDriver final : public FullTreeDriver {
  public:
-  explicit VfsDriver(const DriverOptions& options) : FullTreeDriver(kName, options.root, "dir") {}
+  explicit VfsDriver(FullTreeStore store) : FullTreeDriver(kName, std::move(store)) {}
 
   ovlab::Status Create(const std::string& id, const CreateOptions& options) override {
-    if (auto st = ValidateLayerId(id); !st) return st;
-    if (PathExists(Dir(id))) return Fail(EEXIST, "layer " + id + " already exists");
+    if (auto st = layout::ValidateLayerId(id); !st) return st;
+    auto exists = Layers().Exists(id);
+    if (!exists) return std::unexpected(exists.error());
+    if (*exists) return Fail(EEXIST, "layer " + id + " already exists");
     if (!options.parent.empty()) {
-      if (auto st = RequireLayer(options.parent); !st) {
-        return Fail(ENOENT, "parent layer " + options.parent + " does not exist: create it first");
-      }
+      if (auto st = RequireParent(options.parent); !st) return st;
     }
     // Built under a temporary name, renamed into place: never half a layer.
-    std::string tmp = JoinPath(LayersDir(), std::string(layout::kTempPrefix) + id);
+    std::string tmp = std::string(layout::kTempPrefix) + id;
     Rollback undo;
-    undo.Add([tmp] { (void)RemoveTree(tmp); });
+    undo.Add([this, tmp] { (void)Layers().RemoveTree(tmp); });
     if (options.parent.empty()) {
-      if (auto st = MakeDir(tmp, kVfsLayerMode); !st) return st;
+      if (auto st = Layers().MakeDir(tmp, kVfsLayerMode); !st) return st;
     } else {
-      auto copied = io::CopyTree(Dir(options.parent), tmp);
+      auto copied = io::CopyTree(Dir(options.parent), Layers().PathOf(tmp));
       if (!copied) return std::unexpected(copied.error());
       if (auto st = parents_.Write(id, options.parent); !st) return st;
       undo.Add([this, id] { parents_.Erase(id); });
     }
-    if (::rename(tmp.c_str(), Dir(id).c_str()) != 0) {
-      return FailErrno(errno, "rename " + tmp + " to " + Dir(id));
-    }
+    if (auto st = Layers().Rename(tmp, id); !st) return st;
     undo.Dismiss();
     return {};
   }
 
   ovlab::Status Remove(const std::string& id) override {
     if (auto st = RequireLayer(id); !st) return st;
-    return parents_.RemoveLayer(id, Dir(id));
+    return parents_.RemoveLayer(id, Layers());
   }
 
-  Result<std::string> Get(const std::string& id) override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
-    return Dir(id);
-  }
+  Result<std::string> Get(const std::string& id) override { return DirOf(id); }
   ovlab::Status Put(const std::string& id) override { return RequireLayer(id); }
 
   StatusFields Status() const override { return {{"Backing Filesystem", BackingFsName(home_)}}; }
 
   Result<LayerUsage> Usage(const std::string& id) const override {
-    if (auto st = RequireLayer(id); !st) return std::unexpected(st.error());
-    return TreeUsage(Dir(id));
+    auto dir = DirOf(id);
+    if (!dir) return std::unexpected(dir.error());
+    return TreeUsage(*dir);
   }
 
-  // vfs keeps no links or mounts: only leftovers of interrupted creates can be wrong.
+  // vfs keeps no links or mounts: leftovers of interrupted creates, entries that are no layer
+  // directory and parent records naming no layer can be wrong.
   Result<std::vector<CheckFinding>> Check(bool repair) override {
-    auto names = ListDir(LayersDir());
+    auto names = Layers().List();
     if (!names) return std::unexpected(names.error());
     std::vector<CheckFinding> findings;
     for (const auto& n : *names) {
-      if (n.rfind(layout::kTempPrefix, 0) != 0) continue;
-      std::string path = JoinPath(LayersDir(), n);
-      bool repaired = repair && RemoveTree(path).has_value();
-      findings.push_back({"", "leftover of an interrupted create: " + path, repaired});
+      if (!StartsWith(n, layout::kTempPrefix)) continue;
+      bool repaired = repair && Layers().RemoveTree(n).has_value();
+      findings.push_back(
+          {"", "leftover of an interrupted create: " + Layers().PathOf(n), repaired});
     }
+    auto rest = CheckLayersAndRecords(repair);
+    if (!rest) return rest;
+    findings.insert(findings.end(), rest->begin(), rest->end());
     return findings;
   }
 };
 
-ovlab::Status MakeHomeDir(const std::string& path, mode_t mode) {
-  if (PathExists(path)) return {};
-  return MakeDir(path, mode);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Driver>> NewVfsDriver(const DriverOptions& options) {
-  std::string home = JoinPath(options.root, kName);
-  for (const auto& dir : {home, JoinPath(home, "dir")}) {
-    if (auto st = MakeHomeDir(dir, kVfsHomeMode); !st) return std::unexpected(st.error());
-  }
-  if (auto st = ParentRecords(home).Prepare(); !st) return std::unexpected(st.error());
-  return std::unique_ptr<Driver>(new VfsDriver(options));
+  auto store = OpenFullTreeStore(options, kName, "dir", kVfsHomeMode);
+  if (!store) return std::unexpected(store.error());
+  return std::unique_ptr<Driver>(new VfsDriver(std::move(*store)));
 }
 
 }  // namespace ovlab::drivers

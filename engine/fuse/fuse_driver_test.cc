@@ -42,7 +42,7 @@ bool WaitNoDaemons(const std::string& mountpoint) {
 class FuseDriverTest : public testing::Test {
  protected:
   void SetUp() override {
-    ::setenv("OVLAB_FUSE_BINARY", OVLAB_FUSE_BINARY, 1);
+    ::setenv("OVLAB_FUSE", OVLAB_FUSE_BINARY, 1);
     scratch::ScratchOptions o;
     o.backing = scratch::Backing::kExt4;
     o.size_bytes = 256ull << 20;
@@ -152,12 +152,12 @@ TEST_F(FuseDriverTest, CrashedDaemonIsCleanedByPutAndGet) {
 }
 
 TEST(FuseDriverOpen, MissingBinaryIsAClearError) {
-  ::setenv("OVLAB_FUSE_BINARY", "/nonexistent/ovlab-fuse", 1);
+  ::setenv("OVLAB_FUSE", "/nonexistent/ovlab-fuse", 1);
   drivers::DriverOptions opts;
   opts.root = "/var/tmp/ovlab-fuse-driver-never-made";
   auto d = drivers::OpenDriver("fuse", opts);
   ASSERT_FALSE(d);
-  EXPECT_NE(d.error().message.find("OVLAB_FUSE_BINARY"), std::string::npos) << d.error().message;
+  EXPECT_NE(d.error().message.find("OVLAB_FUSE="), std::string::npos) << d.error().message;
   EXPECT_FALSE(PathExists(opts.root)) << "a failed open makes no root";
 }
 

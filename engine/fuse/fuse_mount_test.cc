@@ -32,6 +32,7 @@
 #include "base/strings.h"
 #include "base/unique_fd.h"
 #include "launch/daemon_process.h"
+#include "launch/programs.h"
 #include "launch/stale_mount.h"
 #include "mount/mount.h"
 #include "scratch/scratch.h"
@@ -114,10 +115,11 @@ class FuseMountTest : public testing::Test {
     if (const char* env = std::getenv("OVLAB_FUSE_TEST_OPTIONS"); env && *env) {
       extra = extra.empty() ? env : extra + "," + env;
     }
-    const char* binary = std::getenv("OVLAB_FUSE_TEST_BINARY");  // another build to compare
-    auto d = DaemonProcess::Start(
-        {binary && *binary ? binary : kBinary, "-f", "-o", OverlayOptions(extra), Path("merged")},
-        Path("merged"));
+    // $OVLAB_FUSE (another build to compare) or this build's.
+    auto binary = launch::FindProgram(launch::kOvlabFuse);
+    ASSERT_TRUE(binary) << binary.error().message;
+    auto d = DaemonProcess::Start({*binary, "-f", "-o", OverlayOptions(extra), Path("merged")},
+                                  Path("merged"));
     ASSERT_TRUE(d) << d.error().message;
     daemon_ = std::move(*d);
   }

@@ -9,7 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
+#include "base/strings.h"
 #include "layout/apply_diff.h"
+#include "layout/confined_dir.h"
 #include "layout/init_layer.h"
 #include "layout/overlay2_layout.h"
 #include "layout/short_id.h"
@@ -74,6 +76,75 @@ class LayoutFsTest : public testing::Test {
   std::string Path(const std::string& p) { return JoinPath(fs_->path(), p); }
   std::unique_ptr<scratch::ScratchFs> fs_;
 };
+
+// The error of a failed result; an empty one (code 0) for a success.
+template <class T>
+Error ErrorOf(const Result<T>& r) {
+  return r ? Error{} : r.error();
+}
+
+// Nothing done through a ConfinedDir follows a symlink below it or leaves it, whatever is there.
+TEST_F(LayoutFsTest, ConfinedDirNeverFollowsASymlinkBelowIt) {
+  ASSERT_TRUE(MakeDirs(Path("out")));
+  ASSERT_TRUE(WriteFileAtomic(Path("out/f"), "outside"));
+  ASSERT_TRUE(MakeDirs(Path("store/a")));
+  ASSERT_EQ(::symlink(Path("out").c_str(), Path("store/s").c_str()), 0);
+  ASSERT_EQ(::symlink(Path("out/f").c_str(), Path("store/a/f").c_str()), 0);
+  ASSERT_EQ(::mkfifo(Path("store/a/fifo").c_str(), 0600), 0);
+  auto dir = ConfinedDir::Open(Path("store"));
+  ASSERT_TRUE(dir) << dir.error().message;
+  const std::string via = Path("store/s") + " is a symlink to " + Path("out");
+  for (auto r :
+       {ErrorOf(dir->ReadFile("s/f", 100)), ErrorOf(dir->Dir("s")), ErrorOf(dir->ReadLink("s/f")),
+        ErrorOf(dir->Stat("s/f")), ErrorOf(dir->WriteFile("s/f", "x", 0644)),
+        ErrorOf(dir->MakeDir("s/d", 0755)), ErrorOf(dir->Unlink("s/f")),
+        ErrorOf(dir->RemoveTree("s/f")), ErrorOf(dir->List("s"))}) {
+    EXPECT_EQ(r.code, ELOOP) << r.message;
+    EXPECT_TRUE(StartsWith(r.message, via) || r.message.find(": " + via) != std::string::npos)
+        << r.message;
+  }
+  EXPECT_EQ(ErrorOf(dir->ReadFile("a/f", 100)).code, ELOOP);
+  EXPECT_EQ(ErrorOf(dir->ReadFile("../out/f", 100)).code, EXDEV);
+  EXPECT_EQ(ErrorOf(dir->ReadFile(Path("out/f"), 100)).code, EXDEV);
+  EXPECT_NE(ErrorOf(dir->ReadFile("a/fifo", 100)).message.find("not a regular file"),
+            std::string::npos);
+  // The last component as such: described, replaced or removed, never followed.
+  EXPECT_TRUE(S_ISLNK(dir->Stat("s")->st_mode));
+  EXPECT_EQ(dir->ReadLink("s").value_or(""), Path("out"));
+  ASSERT_TRUE(dir->WriteFile("a/f", "inside", 0600));
+  EXPECT_EQ(ReadFileText(Path("store/a/f")).value_or(""), "inside");
+  ASSERT_TRUE(dir->RemoveTree("s"));
+  EXPECT_EQ(ReadFileText(Path("out/f")).value_or(""), "outside");
+  EXPECT_FALSE(PathExists(Path("store/s")));
+  EXPECT_EQ(dir->Exists("s").value_or(true), false);
+  EXPECT_FALSE(dir->Exists("a/f/x")) << "ENOTDIR is no answer";
+}
+
+TEST_F(LayoutFsTest, ConfinedDirMakesExactModesAndTemporaryNames) {
+  ASSERT_TRUE(MakeDirs(Path("store")));
+  auto dir = ConfinedDir::Open(Path("store"));
+  ASSERT_TRUE(dir);
+  mode_t old = ::umask(077);
+  ASSERT_TRUE(dir->MakeDir("d", 0755));
+  ::umask(old);
+  EXPECT_EQ(LStat(Path("store/d"))->st_mode, S_IFDIR | 0755u);
+  EXPECT_EQ(ErrorOf(dir->MakeDir("d", 0755)).code, EEXIST);
+  auto tmp = dir->MakeTempDir(".tmp-x-", 0700);
+  ASSERT_TRUE(tmp);
+  EXPECT_TRUE(StartsWith(*tmp, ".tmp-x-")) << *tmp;
+  EXPECT_EQ(LStat(Path("store/" + *tmp))->st_mode, S_IFDIR | 0700u);
+  auto moved = dir->RenameToTemp("d", ".tmp-d-");
+  ASSERT_TRUE(moved);
+  EXPECT_FALSE(PathExists(Path("store/d")));
+  EXPECT_TRUE(PathExists(Path("store/" + *moved)));
+  ASSERT_TRUE(dir->MakeDir("e", 0700));
+  EXPECT_EQ(ErrorOf(dir->Rename("e", *moved)).code, EEXIST) << "never replaces";
+  auto names = dir->List();
+  ASSERT_TRUE(names);
+  EXPECT_EQ(names->size(), 3u);
+  ASSERT_TRUE(dir->RemoveDir("e"));
+  ASSERT_TRUE(dir->RemoveDir("e")) << "missing is fine";
+}
 
 TEST_F(LayoutFsTest, TarWhiteoutsBecomeOverlayWhiteoutsAndOpaqueXattrs) {
   ASSERT_TRUE(MakeDirs(Path("staged/dir")));
