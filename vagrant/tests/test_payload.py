@@ -121,3 +121,96 @@ def test_conformance_case_filter(tmp_path):
         payload.build_payload("conformance", str(tmp_path), "kernel", cases="x; reboot")
     with pytest.raises(RunnerError, match="needs --payload conformance"):
         payload.build_payload("selftest", str(tmp_path), "kernel", cases="X*")
+
+
+def test_steps_of_one_part(tmp_path):
+    for rel in (payload.CONFORMANCE_BIN, payload.BENCH_BIN):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    p = payload.build_payload("conformance", str(tmp_path), "kernel", "quick", "^copy_up/", cases="Rename*")
+    assert p.steps_script() == p.steps_script((0, 1))
+    lines = p.steps_script((1, 3)).splitlines()
+    assert lines[1] == ("step conformance env GTEST_TOTAL_SHARDS=3 GTEST_SHARD_INDEX=1 \"$OVLAB_BIN\"/ovlab-conformance "
+                        "--target=kernel --matrix-out=\"$OVLAB_OUT\"/matrix.json '--gtest_filter=Rename*'")
+    assert lines[2] == "step bench \"$OVLAB_BIN\"/bench-part.sh 1 3 \"$OVLAB_OUT\"/bench.json quick '^copy_up/'"
+    assert p.binaries["bench-part.sh"].endswith("guest/bench-part.sh")
+    assert p.spec()["steps"][1][:3] == ["ovlab-bench", "--profile", "quick"]
+
+
+FAKE_BENCH = r"""#!/bin/sh
+# ovlab-bench stand-in: lists LISTING, and "runs" (writes the names it selects) for a filter.
+list_only=0 filter=. out=
+for a in "$@"; do
+  case $a in
+    --benchmark_list_tests=true) list_only=1 ;;
+    --benchmark_filter=*) filter=${a#--benchmark_filter=} ;;
+  esac
+done
+[ "$1" = --profile ] || exit 9
+while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+if [ "$list_only" = 1 ]; then grep -E -- "$filter" "$LISTING"; exit 0; fi
+grep -E -- "$filter" "$LISTING" >"$out"
+"""
+
+LISTING = """\
+bound/copy/ext4/bytes:1048576/iterations:3/manual_time
+copy_up/overlay2/ext4/bytes:4096/dense/iterations:8/manual_time
+copy_up/overlay2/ext4/bytes:1048576/dense/iterations:3/manual_time
+bound/dd/ext4/bytes:1048576/dense/on:overlay2/iterations:3/manual_time
+copy_up/fuse-overlayfs/ext4/bytes:1048576/dense/iterations:3/manual_time
+bound/dd/ext4/bytes:1048576/dense/on:fuse-overlayfs/iterations:3/manual_time
+copy_up/fuse/ext4/bytes:1048576/dense/iterations:3/manual_time
+lookup/overlay2/ext4/depth:1/where:top/op:stat/warm/iterations:5/manual_time
+copy_up/overlay2/btrfs/bytes:4096/dense/iterations:8/manual_time
+lookup/btrfs/btrfs/depth:1/where:top/op:stat/warm/iterations:5/manual_time
+"""
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 9])
+def test_bench_part_runs_each_stack_once(tmp_path, parts):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ovlab-bench").write_text(FAKE_BENCH)
+    (bin_dir / "ovlab-bench").chmod(0o755)
+    (tmp_path / "listing").write_text(LISTING)
+    env = dict(os.environ, OVLAB_BIN=str(bin_dir), LISTING=str(tmp_path / "listing"))
+    ran = []
+    for part in range(parts):
+        out = tmp_path / f"p{part}" / "bench.json"
+        out.parent.mkdir()
+        proc = subprocess.run(["sh", os.path.join(payload.GUEST_DIR, "bench-part.sh"), str(part), str(parts),
+                               str(out), "quick"], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert (tmp_path / f"p{part}" / "bench-list.txt").read_text() == LISTING
+        names = out.read_text().split() if out.exists() else []
+        assert names or "is empty: nothing to run" in proc.stdout
+        for name in names:  # a dd instance runs with its target's copy-up (same stack)
+            if name.startswith("bound/dd/"):
+                target = name.split("/on:")[1].split("/")[0]
+                assert any(n.startswith(f"copy_up/{target}/ext4/") for n in names), name
+        ran += names
+    assert sorted(ran) == sorted(LISTING.split())
+    if parts == 2:  # stacks in listed order: copy/ext4 overlay2/ext4 fuse-overlayfs/ext4 fuse/ext4 overlay2/btrfs btrfs/btrfs
+        first = (tmp_path / "p0" / "bench.json").read_text().split()
+        assert [n.split("/")[1] for n in first if not n.startswith("bound/dd")] == ["copy", "fuse-overlayfs", "overlay2"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts an overlay: needs root")
+def test_selftest_shards_are_a_partition(tmp_path):
+    import json
+
+    ids = {}
+    for total, index in [(1, 0), (3, 0), (3, 1), (3, 2)]:
+        out = tmp_path / f"m{total}{index}.json"
+        env = dict(os.environ, GTEST_TOTAL_SHARDS=str(total), GTEST_SHARD_INDEX=str(index))
+        proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh",
+                               os.path.join(payload.GUEST_DIR, "selftest.sh"), "--matrix-out", str(out)],
+                              capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        matrix = json.loads(out.read_text())
+        ids[(total, index)] = [c["id"] for c in matrix["cases"]]
+        assert matrix["summary"]["by_target"]["kernel"]["pass"] == len(ids[(total, index)])
+    whole = ids[(1, 0)]
+    assert [ids[(3, i % 3)][i // 3] for i in range(len(whole))] == whole  # GoogleTest's i mod N
