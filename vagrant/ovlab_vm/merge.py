@@ -163,9 +163,10 @@ def merge_matrices(parts):
     return merged
 
 
-def merge_bench(parts):
+def merge_bench(parts, count_parts=True):
     """One Google Benchmark JSON of the parts' [(part label, bench json, listing or None)]: rows in
-    the listed order (the unsplit run's), context of the first part plus keys only others have."""
+    the listed order (the unsplit run's), context of the first part plus keys only others have.
+    count_parts: record vm_parts (False when joining the runs of one part, guest/bench-part.sh)."""
     (first_what, base, _), rest = parts[0], parts[1:]
     ctx = dict(base.get("context") or {})
     for what, data, _ in rest:
@@ -188,12 +189,27 @@ def merge_bench(parts):
                 raise MergeError(f"benchmark {name} is in {owner[name]} and {what}: the parts overlap; rerun them")
             rows.append(((position.get(name, len(position)), p_index, r_index), row))
     rows.sort(key=lambda r: r[0])
-    ctx.pop("vm_part", None)
-    ctx["vm_parts"] = str(len(parts))
+    if count_parts:
+        ctx.pop("vm_part", None)
+        ctx["vm_parts"] = str(len(parts))
     merged = dict(base)
     merged["context"] = ctx
     merged["benchmarks"] = [row for _, row in rows]
     return merged
+
+
+def join_bench_runs(guest):
+    """bench-part.sh ran one part as several ovlab-bench runs (bench.1.json, bench.2.json, …, its
+    filter too long for one): joins them into guest/bench.json, in the listed order."""
+    runs = sorted((f for f in os.listdir(guest) if f.startswith("bench.") and f[6:-5].isdigit() and f.endswith(".json")),
+                  key=lambda f: int(f[6:-5]))
+    if not runs or os.path.exists(os.path.join(guest, BENCH)):
+        return
+    listing = (_read(os.path.join(guest, BENCH_LIST)) or "").split() or None
+    parts = [(f"run {f[6:-5]}", _load_json(os.path.join(guest, f), "rerun the kernel"), listing) for f in runs]
+    results.write_json(os.path.join(guest, BENCH), merge_bench(parts, count_parts=False))
+    for f in runs:
+        os.unlink(os.path.join(guest, f))
 
 
 def _read(path):

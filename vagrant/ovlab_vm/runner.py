@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 
-from . import aptmirror, bounded, initramfs, kernels, kmodules, qemu, results
+from . import aptmirror, bounded, initramfs, kernels, kmodules, merge, qemu, results
 from .errors import RunnerError
 from .payload import GUEST_DIR
 
@@ -195,6 +195,7 @@ def _collect(result, guest, out):
     result.modules_loaded, result.modules_failed = results.parse_modules(_read_text(os.path.join(guest, "modules.txt")))
     exit_text = _read_text(os.path.join(guest, "exit.txt")).strip()
     result.exit_code = int(exit_text) if exit_text.lstrip("-").isdigit() else None
+    merge.join_bench_runs(guest)
     for name in (results.RESULT_FILES["matrix"], results.RESULT_FILES["bench"]):
         src = os.path.join(guest, name)
         if os.path.isfile(src):
