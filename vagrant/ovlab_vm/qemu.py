@@ -1,7 +1,6 @@
 """Booting a kernel + initramfs under QEMU and reading the results it sends back."""
 
 import base64
-import errno
 import fcntl
 import io
 import os
@@ -59,8 +58,12 @@ def make_results_disk(path, size_mb):
 
 def make_scratch_disk(path, size_bytes):
     """A sparse raw image for the guest's scratch filesystem (or raw use): costs what is written."""
-    with open(path, "wb") as f:
-        f.truncate(size_bytes)
+    try:
+        with open(path, "wb") as f:
+            f.truncate(size_bytes)
+    except OSError as e:
+        raise RunnerError(f"cannot make the {size_bytes >> 20} MiB scratch disk {path}: {e.strerror}; "
+                          "pass a smaller --disk-size, --disk-size 0, or --cache-dir elsewhere") from None
 
 
 def direct_io_cache_mode(path):
@@ -70,11 +73,9 @@ def direct_io_cache_mode(path):
     try:
         fd = os.open(path, os.O_RDWR | os.O_DIRECT)
     except OSError as e:
-        if e.errno in (errno.EINVAL, errno.EOPNOTSUPP):
-            where = os.path.dirname(os.path.abspath(path))
-            return "writethrough", (f"the host file system of {where} refuses O_DIRECT ({e.strerror}): "
-                                    "cache=writethrough instead of cache=none (--cache-dir elsewhere for cache=none)")
-        raise
+        where = os.path.dirname(os.path.abspath(path))
+        return "writethrough", (f"the host file system of {where} refuses O_DIRECT ({e.strerror}): "
+                                "cache=writethrough instead of cache=none (--cache-dir elsewhere for cache=none)")
     os.close(fd)
     return "none", ""
 
