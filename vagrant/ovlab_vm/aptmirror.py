@@ -9,12 +9,17 @@ import dataclasses
 import glob
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 from .errors import RunnerError
 
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 KERNEL_METAPACKAGE = "linux-image-amd64"
+# The generic flavour's image packages: linux-image-<ABI>-amd64 (not -cloud-, -rt-, -dbg, -unsigned).
+IMAGE_PACKAGE_RE = re.compile(r"linux-image-(\d[0-9A-Za-z.+~-]*?)-amd64")
+OTHER_FLAVOURS = ("-cloud", "-rt")
 
 
 @dataclasses.dataclass
@@ -112,6 +117,97 @@ def find_debian_mirror(etc_apt="/etc/apt"):
     )
 
 
+def _order(c):
+    """dpkg's character order in a version: ~ before everything, letters before the rest."""
+    if c == "~":
+        return -1
+    if c.isalpha():
+        return ord(c)
+    return ord(c) + 256
+
+
+def _compare_part(a, b):
+    """dpkg's verrevcmp of an upstream version or a revision."""
+    while a or b:
+        na = re.match(r"\D*", a).group()
+        nb = re.match(r"\D*", b).group()
+        for i in range(max(len(na), len(nb))):
+            ca = _order(na[i]) if i < len(na) else 0
+            cb = _order(nb[i]) if i < len(nb) else 0
+            if ca != cb:
+                return -1 if ca < cb else 1
+        a, b = a[len(na):], b[len(nb):]
+        da = re.match(r"\d*", a).group()
+        db = re.match(r"\d*", b).group()
+        if int(da or 0) != int(db or 0):
+            return -1 if int(da or 0) < int(db or 0) else 1
+        a, b = a[len(da):], b[len(db):]
+    return 0
+
+
+def compare_versions(a, b):
+    """Debian version comparison (epoch:upstream-revision), as dpkg --compare-versions: -1, 0, 1."""
+
+    def split(v):
+        epoch, _, rest = v.rpartition(":") if ":" in v else ("0", "", v)
+        upstream, _, revision = rest.rpartition("-") if "-" in rest else (rest, "", "0")
+        return int(epoch or 0), upstream, revision
+
+    ea, ua, ra = split(a)
+    eb, ub, rb = split(b)
+    if ea != eb:
+        return -1 if ea < eb else 1
+    return _compare_part(ua, ub) or _compare_part(ra, rb)
+
+
+def parse_madison(text):
+    """`apt-cache madison` lines `PACKAGE | VERSION | URI SUITE/COMP ARCH Packages` -> [(package,
+    version)] of binary packages (Sources lines left out)."""
+    out = []
+    for line in text.splitlines():
+        fields = [f.strip() for f in line.split("|")]
+        if len(fields) == 3 and fields[2].endswith("Packages") and (fields[0], fields[1]) not in out:
+            out.append((fields[0], fields[1]))
+    return out
+
+
+def image_abi(package):
+    """`linux-image-6.1.0-28-amd64` -> `6.1.0-28`; None for the metapackages and other flavours."""
+    m = IMAGE_PACKAGE_RE.fullmatch(package)
+    if not m or m.group(1).endswith(OTHER_FLAVOURS):
+        return None
+    return m.group(1)
+
+
+def _prefix_of(pin, text):
+    """pin is text, or a prefix of it that does not end inside a number (6.1.0-2 is not 6.1.0-28)."""
+    return text == pin or (text.startswith(pin) and not (pin[-1].isdigit() and text[len(pin)].isdigit()))
+
+
+def match_kernel_version(pin, packages, suite):
+    """The (package, version) among `packages` [(package, version)] that `pin` names: an ABI
+    prefix (6.1.0-28) or a package version prefix (6.1.119-1); the highest version when several
+    match. Raises RunnerError listing the versions there are when none does."""
+    images = [(p, v, image_abi(p)) for p, v in packages if image_abi(p)]
+    matches = [(p, v) for p, v, abi in images if _prefix_of(pin, abi) or _prefix_of(pin, v)]
+    if not matches:
+        have = sorted(images, key=lambda i: _VersionKey(i[1]))
+        listing = ", ".join(f"{abi} ({v})" for _, v, abi in have) or "no linux-image-*-amd64 at all"
+        raise RunnerError(
+            f"{suite} has no kernel matching {pin}; the mirror has: {listing} "
+            "(pin one of these, or --refresh the lists)"
+        )
+    return max(matches, key=lambda m: _VersionKey(m[1]))
+
+
+class _VersionKey:
+    def __init__(self, version):
+        self.version = version
+
+    def __lt__(self, other):
+        return compare_versions(self.version, other.version) < 0
+
+
 @dataclasses.dataclass
 class KernelPackage:
     suite: str
@@ -204,17 +300,41 @@ class PrivateApt:
             raise RunnerError(f"{package} has no candidate version in {self.suite}")
         return m.group(1)
 
-    def fetch_kernel(self, refresh=False):
-        """Downloads (or reuses) the suite's current kernel image package."""
+    def ensure_lists(self, refresh=False):
         self.prepare()
         if refresh or not self.has_lists():
             self.update()
-        name = self.kernel_package_name()
-        version = self.candidate_version(name)
+
+    def kernel_images(self):
+        """[(package, version)] of every linux-image-*-amd64 package the lists hold."""
+        names = [n for n in self._run("apt-cache", "pkgnames", "linux-image-").split() if image_abi(n)]
+        return parse_madison(self._run("apt-cache", "madison", *sorted(names))) if names else []
+
+    def resolve_pin(self, pin, refresh=False):
+        """(package, version) of the kernel `pin` names (see match_kernel_version)."""
+        self.ensure_lists(refresh)
+        return match_kernel_version(pin, self.kernel_images(), f"{self.suite} on {self.mirror}")
+
+    def fetch_kernel(self, refresh=False, package=None):
+        """Downloads (or reuses) a kernel image package: `package` (name, version), else the
+        suite's current one (what linux-image-amd64 depends on)."""
+        self.ensure_lists(refresh)
+        if package:
+            name, version = package
+        else:
+            name = self.kernel_package_name()
+            version = self.candidate_version(name)
         debs = self._paths()["debs"]
-        deb = os.path.join(debs, f"{name}_{version.replace(':', '%3a')}_amd64.deb")
+        filename = f"{name}_{version.replace(':', '%3a')}_amd64.deb"
+        deb = os.path.join(debs, filename)
         if not os.path.isfile(deb):
-            self._run("apt-get", "-q", "download", f"{name}={version}", cwd=debs)
-            if not os.path.isfile(deb):
-                raise RunnerError(f"apt-get download {name}={version} left no {deb}")
+            # Into a directory of its own first: an interrupted download leaves no .deb to reuse.
+            tmp = tempfile.mkdtemp(prefix=".download-", dir=debs)
+            try:
+                self._run("apt-get", "-q", "download", f"{name}={version}", cwd=tmp)
+                if not os.path.isfile(os.path.join(tmp, filename)):
+                    raise RunnerError(f"apt-get download {name}={version} left no {filename}")
+                os.rename(os.path.join(tmp, filename), deb)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return KernelPackage(self.suite, name, version, deb)

@@ -2,17 +2,18 @@
 
 Per kernel: release, status, guest wall time and verdict counts per target; then every
 (case, target) whose verdict differs between kernels, with each kernel's verdict and reason.
-Several directories (runs made in parallel) are read as one; a kernel present twice is an error.
+Several directories (runs made in parallel) are read as one; a kernel present twice is an error,
+and so is a part of a kernel (a shard of a split run: merge the shards first, run-kernels --merge).
 """
 import argparse
 import json
 import os
 import sys
 
+from .kernels import sort_key
 from .results import differing_cases
 
 VERDICTS = ("pass", "fail", "skip", "known-deviation")
-ORDER = {"5.10": 0, "6.1": 1, "6.12": 2, "host": 9}
 
 
 class CrossKernelError(Exception):
@@ -30,6 +31,12 @@ def load_runs(dirs):
         except (OSError, ValueError) as e:
             raise CrossKernelError(f"{index_path}: {e}; pass a run-kernels --out directory") from e
         for entry in index.get("kernels", []):
+            part = entry.get("part") or {}
+            if part.get("parts", 1) > 1:
+                raise CrossKernelError(
+                    f"{d} holds part {part.get('part')}/{part['parts']} of kernel {entry['kernel']} (one shard of a "
+                    "split run): merge the shards first (run-kernels --merge DIR... --out MERGED) and pass MERGED"
+                )
             if entry["kernel"] in seen:
                 raise CrossKernelError(f"kernel {entry['kernel']} appears in two runs; pass each once")
             seen.add(entry["kernel"])
@@ -39,7 +46,7 @@ def load_runs(dirs):
                 with open(os.path.join(d, rel), encoding="utf-8") as f:
                     matrix = json.load(f)
             rows.append((entry, matrix))
-    rows.sort(key=lambda r: (ORDER.get(r[0]["kernel"], 5), r[0]["kernel"]))
+    rows.sort(key=lambda r: sort_key(r[0]["kernel"], r[0].get("release", "")))
     return rows
 
 

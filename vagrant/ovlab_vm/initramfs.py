@@ -36,8 +36,9 @@ def _write(staging, dest, text, mode=0o644):
     os.chmod(target, mode)
 
 
-def stage_payload(staging, payload, bin_dir=GUEST_BIN_DIR):
-    """Copies payload binaries to bin_dir and tools to /usr/bin, with every shared library."""
+def stage_payload(staging, payload, bin_dir=GUEST_BIN_DIR, part=None):
+    """Copies payload binaries to bin_dir and tools to /usr/bin, with every shared library.
+    part: (index, count), 0-based, when the guest runs one part of the payload (--shard)."""
     libs = []
     for name, src in payload.binaries.items():
         os.chmod(_copy(src, staging, f"{bin_dir}/{name}"), 0o755)
@@ -47,13 +48,17 @@ def stage_payload(staging, payload, bin_dir=GUEST_BIN_DIR):
         libs += payload_mod.shared_libraries(src)
     for lib in dict.fromkeys(libs):
         _copy(lib, staging, lib)
-    _write(staging, "/etc/ovlab/steps.sh", payload.steps_script())
+    _write(staging, "/etc/ovlab/steps.sh", payload.steps_script(part))
     if os.path.isfile("/etc/mke2fs.conf"):
         _copy("/etc/mke2fs.conf", staging, "/etc/mke2fs.conf")
 
 
 def stage_modules(staging, tree, order, index):
-    """Decompressed modules under /lib/modules/<release>, a modules.dep and the load order."""
+    """Decompressed modules under /lib/modules/<release>, a modules.dep and the load order.
+    tree None: a kernel with everything built in (--kernel without --modules)."""
+    if tree is None:
+        _write(staging, "/etc/ovlab/modules.order", "")
+        return
     base = f"/lib/modules/{tree.release}"
     plain = {}
     for name in order:
@@ -101,10 +106,10 @@ def pack(staging, output):
         raise RunnerError(f"packing {output} failed (is cpio installed? apt-get install cpio)")
 
 
-def build(staging, output, payload, tree, order, index, env):
+def build(staging, output, payload, tree, order, index, env, part=None):
     """env: variables the payload sees (e.g. OVLAB_EMULATED=1 so timings can be labelled)."""
     stage_base(staging)
     _write(staging, "/etc/ovlab/env.sh", "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
-    stage_payload(staging, payload)
+    stage_payload(staging, payload, part=part)
     stage_modules(staging, tree, order, index)
     pack(staging, output)

@@ -15,6 +15,8 @@ QEMU = "qemu-system-x86_64"
 KVM_GET_API_VERSION = 0xAE00
 BEGIN, END = "OVLAB-RESULTS-BEGIN", "OVLAB-RESULTS-END"
 PANIC_MARKERS = ("Kernel panic", "end Kernel panic")
+# virtio serial numbers by which the guest's /init tells its disks apart (/sys/block/vd*/serial).
+RESULTS_SERIAL, SCRATCH_SERIAL = "ovlab-results", "ovlab-scratch"
 
 
 def kvm_usable(dev="/dev/kvm", probe_seconds=2.0):
@@ -54,14 +56,47 @@ def make_results_disk(path, size_mb):
         f.truncate(size_mb << 20)
 
 
-def command(kernel, initrd, console_log, data_log, accel, memory_mb, smp, results_disk=None):
+def make_scratch_disk(path, size_bytes):
+    """A sparse raw image for the guest's scratch filesystem (or raw use): costs what is written."""
+    try:
+        with open(path, "wb") as f:
+            f.truncate(size_bytes)
+    except OSError as e:
+        raise RunnerError(f"cannot make the {size_bytes >> 20} MiB scratch disk {path}: {e.strerror}; "
+                          "pass a smaller --disk-size, --disk-size 0, or --cache-dir elsewhere") from None
+
+
+def direct_io_cache_mode(path):
+    """("none", "") when the file system holding `path` takes O_DIRECT, which QEMU's cache=none
+    needs; else ("writethrough", why): the guest's writes then also go through the host's page
+    cache, and what a benchmark measures there is partly the host's memory."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_DIRECT)
+    except OSError as e:
+        where = os.path.dirname(os.path.abspath(path))
+        return "writethrough", (f"the host file system of {where} refuses O_DIRECT ({e.strerror}): "
+                                "cache=writethrough instead of cache=none (--cache-dir elsewhere for cache=none)")
+    os.close(fd)
+    return "none", ""
+
+
+def drive_args(path, node, serial, cache):
+    """A virtio-blk disk with a serial the guest finds it by."""
+    return ["-drive", f"file={path},format=raw,if=none,id={node},cache={cache}",
+            "-device", f"virtio-blk-pci,drive={node},serial={serial}"]
+
+
+def command(kernel, initrd, console_log, data_log, accel, memory_mb, smp, results_disk=None, scratch_disk=None,
+            scratch_cache="none"):
     append = "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init"
     cmd = [QEMU, "-nodefaults", "-display", "none", "-no-reboot", "-m", str(memory_mb), "-smp", str(smp)]
     cmd += ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
     cmd += ["-kernel", kernel, "-initrd", initrd, "-append", append]
     cmd += ["-serial", f"file:{console_log}", "-serial", f"file:{data_log}"]
     if results_disk:
-        cmd += ["-drive", f"file={results_disk},format=raw,if=virtio,cache=writethrough"]
+        cmd += drive_args(results_disk, "results", RESULTS_SERIAL, "writethrough")
+    if scratch_disk:
+        cmd += drive_args(scratch_disk, "scratch", SCRATCH_SERIAL, scratch_cache)
     return cmd
 
 

@@ -13,12 +13,18 @@ RESULT_FILES = {"matrix": "matrix.json", "bench": "bench.json", "console": "cons
 
 @dataclasses.dataclass
 class KernelResult:
-    kernel: str  # the requested label: 5.10, 6.1, 6.12, host
+    kernel: str  # the label: 5.10, 6.1, 6.12, a pinned version (6.1.0-28), host, a built kernel's uname -r
     status: str = "error"  # ok | failed | timeout | panic | missing-module | no-result | fetch-error | error
     error: str = ""
     suite: str = ""
+    pin: str = ""  # the Debian version prefix asked for (--kernels 6.1.0-28)
     package: str = ""
-    package_version: str = ""
+    package_version: str = ""  # the exact Debian package version booted
+    image: str = ""  # --kernel PATH
+    image_version: str = ""  # its bzImage version string
+    modules_dir: str = ""  # lib/modules/<release> the guest's modules came from
+    source_tree: str = ""  # the git tree a --kernel image was built in
+    git_describe: str = ""  # its `git describe --tags --always --dirty`
     release: str = ""  # uname -r seen by the payload
     exit_code: object = None
     wall_seconds: object = None
@@ -30,9 +36,47 @@ class KernelResult:
     modules_builtin: list = dataclasses.field(default_factory=list)
     modules_missing: list = dataclasses.field(default_factory=list)
     steps: list = dataclasses.field(default_factory=list)
+    # The guest's second disk: size_bytes, cache, cache_note, role, device, fs, mount, error, describe.
+    disk: dict = dataclasses.field(default_factory=dict)
+    # Which part of this kernel's payload ran: {"part": p, "parts": S} (1-based; 1 of 1 = all).
+    part: dict = dataclasses.field(default_factory=lambda: {"part": 1, "parts": 1})
 
     def to_json(self):
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+def parse_disk(text):
+    """The guest's disk.txt, `role=scratch device=/dev/vdb fs=ext4 mount=/var/tmp/ovlab` or
+    `role=… device=… error=MESSAGE…` (error runs to the end of the line) -> dict."""
+    line = (text.strip().splitlines() or [""])[0]
+    m = re.search(r"(?:^| )error=(.*)$", line)
+    out = dict(w.split("=", 1) for w in (line[: m.start()] if m else line).split() if "=" in w)
+    if m:
+        out["error"] = m.group(1).strip()
+    return out
+
+
+def describe_disk(disk):
+    """One line for bench.json's vm_disk and index.json: what the guest's scratch and disk were."""
+    if not disk:
+        return "none: the guest's scratch is tmpfs (--disk-size 0)"
+    if disk.get("how") == "host":
+        return disk.get("describe", "host")
+    size = disk.get("size_bytes", 0)
+    human = f"{size / (1 << 30):g} GiB" if size >= 1 << 30 else f"{size / (1 << 20):g} MiB"
+    what = f"virtio-blk {human} sparse raw image, cache={disk.get('cache', '?')}"
+    if disk.get("error"):
+        return f"{what}; unused ({disk['error']}); the guest's scratch is tmpfs"
+    if disk.get("role") == "raw":
+        return f"{what}; raw {disk.get('device', '?')} (OVLAB_DISK); the guest's scratch is tmpfs"
+    if disk.get("mount"):
+        return f"{what}; {disk.get('fs', '?')} on {disk.get('device', '?')} at {disk['mount']}"
+    return what
 
 
 def parse_steps(text):
@@ -89,27 +133,39 @@ def write_json(path, data):
     os.replace(tmp, path)
 
 
-def write_index(out_dir, results, payload_name, created):
-    kernels = []
-    for r in results:
-        files = {}
-        for role, name in RESULT_FILES.items():
-            if os.path.isfile(os.path.join(out_dir, r.kernel, name)):
-                files[role] = f"{r.kernel}/{name}"
-        kernels.append(
-            {
-                "kernel": r.kernel,
-                "dir": r.kernel,
-                "release": r.release,
-                "status": r.status,
-                "error": r.error,
-                "wall_seconds": r.wall_seconds,
-                "accel": r.accel,
-                "emulated": r.emulated,
-                "files": files,
-            }
-        )
-    index = {"schema": INDEX_SCHEMA, "created": created, "payload": payload_name, "kernels": kernels}
+def index_entry(out_dir, r):
+    files = {}
+    for role, name in RESULT_FILES.items():
+        if os.path.isfile(os.path.join(out_dir, r.kernel, name)):
+            files[role] = f"{r.kernel}/{name}"
+    entry = {
+        "kernel": r.kernel,
+        "dir": r.kernel,
+        "release": r.release,
+        "status": r.status,
+        "error": r.error,
+        "wall_seconds": r.wall_seconds,
+        "accel": r.accel,
+        "emulated": r.emulated,
+        "disk": r.disk.get("describe", ""),
+        "part": r.part,
+        "files": files,
+    }
+    if r.suite:
+        entry.update(suite=r.suite, package=r.package, package_version=r.package_version)
+    if r.pin:
+        entry["pin"] = r.pin
+    if r.image:
+        entry.update(image=r.image, git_describe=r.git_describe)
+    return entry
+
+
+def write_index(out_dir, results, payload_name, created, run=None):
+    """DIR/index.json. run: what identifies the run (spec, shard, complete: see README)."""
+    kernels = [index_entry(out_dir, r) for r in results]
+    index = {"schema": INDEX_SCHEMA, "created": created, "payload": payload_name}
+    index.update(run or {})
+    index["kernels"] = kernels
     write_json(os.path.join(out_dir, "index.json"), index)
     return index
 

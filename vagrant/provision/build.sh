@@ -13,6 +13,8 @@ if [ -z "${CXX:-}" ]; then
   echo "ovlab: no g++ >= 12 found; rerun the packages provisioner (vagrant provision --provision-with packages)" >&2
   exit 1
 fi
-echo "ovlab: building with $CXX ($($CXX -dumpversion)), $(cmake --version | head -n1)"
+# A libfuse that packages.sh built (releases with libfuse < 3.14) is in /usr/local: look there first.
+export PKG_CONFIG_PATH=/usr/local/lib64/pkgconfig:/usr/local/lib/pkgconfig:/usr/local/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+echo "ovlab: building with $CXX ($($CXX -dumpversion)), $(cmake --version | head -n1), libfuse $(pkg-config --modversion fuse3)"
 cmake --preset release -DCMAKE_CXX_COMPILER="$CXX"
 cmake --build --preset release -j "$(nproc)"

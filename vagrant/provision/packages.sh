@@ -57,6 +57,53 @@ case "$ID" in
     exit 1
     ;;
 esac
+
+# ovlab-fuse is compiled with FUSE_USE_VERSION=314 (engine/fuse/CMakeLists.txt), so it needs the
+# headers and library of libfuse >= 3.14 (>= 3.12 is not enough for that API level). Releases
+# that package an older one (Ubuntu 20.04: 3.9, 22.04: 3.10, AlmaLinux 8: 3.3, 9: 3.10) get
+# libfuse $LIBFUSE_VERSION from its release tarball, installed in /usr/local: library, headers
+# and fuse3.pc only (-Dutils=false: the distribution's fusermount3 stays; ovlab-fuse runs as
+# root). build.sh puts /usr/local's pkg-config directories first. If this fails, the reason is
+# written to $OVLAB_RESULTS/ovlab-fuse.txt and the provisioner fails (the build would too).
+LIBFUSE_VERSION=3.16.2
+LIBFUSE_NEEDED=3.14
+export PKG_CONFIG_PATH=/usr/local/lib64/pkgconfig:/usr/local/lib/pkgconfig:/usr/local/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+mkdir -p "$OVLAB_RESULTS"
+
+libfuse_version() { pkg-config --modversion fuse3 2>/dev/null || echo none; }
+
+build_libfuse() {  # prints why on failure (its only output on stdout)
+  optional meson >&2
+  if ! command -v meson >/dev/null; then
+    echo "meson is not installable here (it builds libfuse)"
+    return 1
+  fi
+  src=/usr/local/src/libfuse-$LIBFUSE_VERSION
+  url=https://github.com/libfuse/libfuse/releases/download/fuse-$LIBFUSE_VERSION/fuse-$LIBFUSE_VERSION.tar.gz
+  rm -rf "$src" && mkdir -p "$src" || return 1
+  curl -fsSL "$url" | tar -xz -C "$src" --strip-components=1 || { echo "downloading $url failed"; return 1; }
+  (cd "$src" && meson setup build --prefix=/usr/local -Dutils=false -Dexamples=false -Dtests=false &&
+    ninja -C build && ninja -C build install) >"$OVLAB_RESULTS/libfuse-build.log" 2>&1 ||
+    { echo "building libfuse $LIBFUSE_VERSION failed (see libfuse-build.log)"; return 1; }
+  # /usr/local/lib64 (EL) is not searched by default; /usr/local/lib and Debian's multiarch one are.
+  echo /usr/local/lib64 >/etc/ld.so.conf.d/00-ovlab-usr-local.conf
+  ldconfig
+}
+
+if pkg-config --atleast-version="$LIBFUSE_NEEDED" fuse3 2>/dev/null; then
+  echo "ovlab: libfuse $(libfuse_version) (>= $LIBFUSE_NEEDED): ovlab-fuse builds against it"
+else
+  echo "ovlab: libfuse here is $(libfuse_version), ovlab-fuse needs >= $LIBFUSE_NEEDED: building libfuse $LIBFUSE_VERSION"
+  if why=$(build_libfuse) && pkg-config --atleast-version="$LIBFUSE_NEEDED" fuse3; then
+    echo "ovlab: libfuse $(libfuse_version) installed in /usr/local"
+  else
+    echo "ovlab-fuse skipped: libfuse $(libfuse_version) < $LIBFUSE_NEEDED and ${why:-the build left no newer fuse3.pc}" |
+      tee "$OVLAB_RESULTS/ovlab-fuse.txt" >&2
+    exit 1
+  fi
+fi
+echo "libfuse $(libfuse_version)" >"$OVLAB_RESULTS/libfuse.txt"
+
 modprobe overlay 2>/dev/null || true
 modprobe fuse 2>/dev/null || true
 echo "ovlab: packages done"

@@ -90,3 +90,87 @@ def test_private_apt_keeps_state_out_of_the_machine(tmp_path):
         f"deb [signed-by={aptmirror.DEBIAN_KEYRING}] http://m.example/debian trixie main\n"
     )
     assert not apt.has_lists()
+
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def recorded(name):
+    with open(os.path.join(DATA, name), encoding="utf-8") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("6.1.170-3", "6.1.176-1", -1), ("6.12.57-1", "6.1.176-1", 1), ("1.0~rc1", "1.0", -1),
+    ("1:1.0", "2.0", 1), ("1.0-1", "1.0-1+b1", -1), ("1.0a", "1.0", 1), ("6.1.119-1", "6.1.119-1", 0),
+])
+def test_debian_version_order(a, b, expected):
+    assert aptmirror.compare_versions(a, b) == expected
+    assert aptmirror.compare_versions(b, a) == -expected
+
+
+def test_madison_of_the_recorded_bookworm_lists():
+    # `apt-cache madison $(apt-cache pkgnames linux-image-)` of bookworm main (tests/data/).
+    pairs = aptmirror.parse_madison(recorded("bookworm-madison.txt"))
+    images = [(p, v) for p, v in pairs if aptmirror.image_abi(p)]
+    assert images == [("linux-image-6.1.0-47-amd64", "6.1.170-3"), ("linux-image-6.1.0-50-amd64", "6.1.176-1")]
+    assert aptmirror.image_abi("linux-image-6.1.0-50-cloud-amd64") is None
+    assert aptmirror.image_abi("linux-image-6.12.57+deb13-amd64") == "6.12.57+deb13"
+    assert aptmirror.image_abi("linux-image-amd64") is None
+
+
+@pytest.mark.parametrize("pin, package, version", [
+    ("6.1.0-50", "linux-image-6.1.0-50-amd64", "6.1.176-1"),  # ABI
+    ("6.1.0-47", "linux-image-6.1.0-47-amd64", "6.1.170-3"),
+    ("6.1.170", "linux-image-6.1.0-47-amd64", "6.1.170-3"),  # upstream version
+    ("6.1.170-3", "linux-image-6.1.0-47-amd64", "6.1.170-3"),  # package version
+    ("6.1.0", "linux-image-6.1.0-50-amd64", "6.1.176-1"),  # several: the highest
+])
+def test_pin_matches_recorded_versions(pin, package, version):
+    pairs = aptmirror.parse_madison(recorded("bookworm-madison.txt"))
+    assert aptmirror.match_kernel_version(pin, pairs, "bookworm") == (package, version)
+
+
+def test_pin_not_on_the_mirror_lists_what_is():
+    pairs = aptmirror.parse_madison(recorded("bookworm-madison.txt"))
+    for pin in ("6.1.0-28", "6.1.0-5", "6.1.17"):  # not a prefix that ends inside a number
+        with pytest.raises(RunnerError) as e:
+            aptmirror.match_kernel_version(pin, pairs, "bookworm on http://m.example/debian")
+        assert str(e.value) == (
+            f"bookworm on http://m.example/debian has no kernel matching {pin}; the mirror has: "
+            "6.1.0-47 (6.1.170-3), 6.1.0-50 (6.1.176-1) (pin one of these, or --refresh the lists)"
+        )
+        assert "\n" not in str(e.value)
+
+
+def test_trixie_abi_with_a_plus():
+    text = (
+        "linux-image-6.12.48+deb13-amd64 | 6.12.48-1 | http://m.example/debian trixie/main amd64 Packages\n"
+        "linux-image-6.12.57+deb13-amd64 | 6.12.57-1 | http://m.example/debian trixie/main amd64 Packages\n"
+        "linux-image-6.12.57+deb13-rt-amd64 | 6.12.57-1 | http://m.example/debian trixie/main amd64 Packages\n"
+        "     linux | 6.12.57-1 | http://m.example/debian trixie/main Sources\n"
+    )
+    pairs = aptmirror.parse_madison(text)
+    assert ("linux", "6.12.57-1") not in pairs
+    assert aptmirror.match_kernel_version("6.12.57", pairs, "trixie") == ("linux-image-6.12.57+deb13-amd64", "6.12.57-1")
+    assert aptmirror.match_kernel_version("6.12.48+deb13", pairs, "trixie")[1] == "6.12.48-1"
+
+
+def test_resolve_pin_through_private_apt(tmp_path, monkeypatch):
+    apt = aptmirror.PrivateApt(str(tmp_path / "bookworm"), "http://m.example/debian", "bookworm")
+    calls = []
+
+    def fake_run(tool, *args, cwd=None):
+        calls.append((tool,) + args)
+        if args[:1] == ("pkgnames",):
+            return recorded("bookworm-pkgnames.txt")
+        assert args[0] == "madison"
+        wanted = set(args[1:])
+        return "".join(line + "\n" for line in recorded("bookworm-madison.txt").splitlines()
+                       if line.split("|")[0].strip() in wanted)
+
+    monkeypatch.setattr(apt, "_run", fake_run)
+    monkeypatch.setattr(apt, "has_lists", lambda: True)
+    assert apt.resolve_pin("6.1.0-47") == ("linux-image-6.1.0-47-amd64", "6.1.170-3")
+    # Only the generic flavour's image packages are asked about.
+    assert calls[1] == ("apt-cache", "madison", "linux-image-6.1.0-47-amd64", "linux-image-6.1.0-50-amd64")

@@ -22,6 +22,17 @@ def run(*args):
         (["--build-dir", "/nonexistent/build"], "/nonexistent/build/conformance/ovlab-conformance not found: build it"),
         (["--payload", "selftest", "--bench", "a b"], "--bench 'a b' is not a profile name"),
         (["--payload", "selftest", "--bench-filter", "copy_up"], "--bench-filter needs --bench PROFILE"),
+        (["--kernels", "6.2.0-1"], "no Debian suite ships kernel 6.2.0-1"),
+        (["--modules", "/lib/modules"], "--modules /lib/modules must follow the --kernel PATH it belongs to"),
+        (["--kernel", "/nonexistent/bzImage"], "--kernel /nonexistent/bzImage is not a file"),
+        (["--kernel", "/bin/sh"], "/bin/sh is not a bzImage (no setup header): pass arch/x86/boot/bzImage"),
+        (["--shard", "3/2"], "--shard 3/2: the shard number must be 1 to 2"),
+        (["--shard", "half"], "--shard 'half' is not I/N"),
+        (["--disk-size", "1M"], "--disk-size 1M is too small: at least 256M"),
+        (["--disk-size", "lots"], "--disk-size 'lots' is not a size"),
+        (["--disk-role", "pool"], "invalid choice: 'pool'"),
+        (["--merge", "/tmp", "--kernels", "6.1"], "--merge takes only --out (and the directories), not --kernels"),
+        (["--merge", "/nonexistent/shard"], "/nonexistent/shard/index.json not found"),
     ],
 )
 def test_bad_arguments(tmp_path, args, message):

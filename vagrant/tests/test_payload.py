@@ -1,4 +1,6 @@
+import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -121,3 +123,133 @@ def test_conformance_case_filter(tmp_path):
         payload.build_payload("conformance", str(tmp_path), "kernel", cases="x; reboot")
     with pytest.raises(RunnerError, match="needs --payload conformance"):
         payload.build_payload("selftest", str(tmp_path), "kernel", cases="X*")
+
+
+def test_steps_of_one_part(tmp_path):
+    for rel in (payload.CONFORMANCE_BIN, payload.BENCH_BIN):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    p = payload.build_payload("conformance", str(tmp_path), "kernel", "quick", "^copy_up/", cases="Rename*")
+    assert p.steps_script() == p.steps_script((0, 1))
+    lines = p.steps_script((1, 3)).splitlines()
+    assert lines[1] == ("step conformance env GTEST_TOTAL_SHARDS=3 GTEST_SHARD_INDEX=1 \"$OVLAB_BIN\"/ovlab-conformance "
+                        "--target=kernel --matrix-out=\"$OVLAB_OUT\"/matrix.json '--gtest_filter=Rename*'")
+    assert lines[2] == "step bench \"$OVLAB_BIN\"/bench-part.sh 1 3 \"$OVLAB_OUT\"/bench.json quick '^copy_up/'"
+    assert p.binaries["bench-part.sh"].endswith("guest/bench-part.sh")
+    assert p.spec()["steps"][1][:3] == ["ovlab-bench", "--profile", "quick"]
+
+
+FAKE_BENCH = r"""#!/bin/sh
+# ovlab-bench stand-in: lists LISTING, and "runs" (writes the names it selects) for a filter.
+list_only=0 filter=. out=
+for a in "$@"; do
+  case $a in
+    --benchmark_list_tests=true) list_only=1 ;;
+    --benchmark_filter=*) filter=${a#--benchmark_filter=} ;;
+  esac
+done
+[ "$1" = --profile ] || exit 9
+while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+if [ "$list_only" = 1 ]; then grep -E -- "$filter" "$LISTING"; exit 0; fi
+grep -E -- "$filter" "$LISTING" >"$out"
+"""
+
+LISTING = """\
+bound/copy/ext4/bytes:1048576/iterations:3/manual_time
+copy_up/overlay2/ext4/bytes:4096/dense/iterations:8/manual_time
+copy_up/overlay2/ext4/bytes:1048576/dense/iterations:3/manual_time
+bound/dd/ext4/bytes:1048576/dense/on:overlay2/iterations:3/manual_time
+copy_up/fuse-overlayfs/ext4/bytes:1048576/dense/iterations:3/manual_time
+bound/dd/ext4/bytes:1048576/dense/on:fuse-overlayfs/iterations:3/manual_time
+copy_up/fuse/ext4/bytes:1048576/dense/iterations:3/manual_time
+lookup/overlay2/ext4/depth:1/where:top/op:stat/warm/iterations:5/manual_time
+copy_up/overlay2/btrfs/bytes:4096/dense/iterations:8/manual_time
+lookup/btrfs/btrfs/depth:1/where:top/op:stat/warm/iterations:5/manual_time
+"""
+
+
+def run_bench_parts(tmp_path, parts, bench_filter="", filter_max=None):
+    """Runs bench-part.sh for every part against the stand-in; returns [(names run, stdout)] per part."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "ovlab-bench").write_text(FAKE_BENCH)
+    (bin_dir / "ovlab-bench").chmod(0o755)
+    (tmp_path / "listing").write_text(LISTING)
+    env = dict(os.environ, OVLAB_BIN=str(bin_dir), LISTING=str(tmp_path / "listing"))
+    if filter_max:
+        env["OVLAB_BENCH_FILTER_MAX"] = str(filter_max)
+    ran = []
+    for part in range(parts):
+        out = tmp_path / f"p{part}" / "bench.json"
+        out.parent.mkdir()
+        argv = ["sh", os.path.join(payload.GUEST_DIR, "bench-part.sh"), str(part), str(parts), str(out), "quick"]
+        proc = subprocess.run(argv + ([bench_filter] if bench_filter else []), capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        listed = [n for n in LISTING.split() if re.search(bench_filter, n)] if bench_filter else LISTING.split()
+        assert (tmp_path / f"p{part}" / "bench-list.txt").read_text().split() == listed
+        files = sorted(out.parent.glob("bench*.json"))
+        names = [n for f in files for n in f.read_text().split()]
+        assert names or "is empty: nothing to run" in proc.stdout
+        for name in names:  # a dd instance runs with its target's copy-up (same stack)
+            if name.startswith("bound/dd/") and not bench_filter:
+                target = name.split("/on:")[1].split("/")[0]
+                assert any(n.startswith(f"copy_up/{target}/ext4/") for n in names), name
+        ran.append((names, proc.stdout, [f.name for f in files]))
+    return ran
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 9])
+def test_bench_part_runs_each_stack_once(tmp_path, parts):
+    ran = run_bench_parts(tmp_path, parts)
+    assert sorted(n for names, _, _ in ran for n in names) == sorted(LISTING.split())
+    if parts == 2:  # stacks in listed order: copy/ext4 overlay2/ext4 fuse-overlayfs/ext4 fuse/ext4 overlay2/btrfs btrfs/btrfs
+        assert [n.split("/")[1] for n in ran[0][0] if not n.startswith("bound/dd")] == ["copy", "fuse-overlayfs", "overlay2"]
+
+
+@pytest.mark.parametrize("filter_max", [None, 120])
+def test_bench_part_keeps_the_user_filter(tmp_path, filter_max):
+    """With --bench-filter a part runs the filtered instances of its stacks by exact name (a regex
+    cannot say "this filter and these stacks"); names that exceed the limit go in several runs."""
+    ran = run_bench_parts(tmp_path, 2, "/ext4/bytes:1048576/", filter_max)
+    wanted = [n for n in LISTING.split() if "/ext4/bytes:1048576/" in n]
+    assert sorted(n for names, _, _ in ran for n in names) == sorted(wanted)
+    files = [f for _, _, fs in ran for f in fs]
+    if filter_max:
+        assert "bench.2.json" in files and "filter too long for one" in "".join(out for _, out, _ in ran)
+    else:
+        assert set(files) == {"bench.json"}
+
+
+def test_join_bench_runs_in_listed_order(tmp_path):
+    from ovlab_vm import merge
+
+    names = ["a/t/b/1", "a/t/b/2", "a/u/b/3"]
+    (tmp_path / "bench-list.txt").write_text("\n".join(names) + "\n")
+    for i, chunk in ((1, ["a/t/b/2"]), (2, ["a/u/b/3", "a/t/b/1"])):
+        rows = [{"name": n, "run_name": n, "run_type": "iteration"} for n in chunk]
+        (tmp_path / f"bench.{i}.json").write_text(json.dumps({"context": {"kernel": "k", f"backing.{i}": "x"},
+                                                              "benchmarks": rows}))
+    merge.join_bench_runs(str(tmp_path))
+    joined = json.loads((tmp_path / "bench.json").read_text())
+    assert [r["name"] for r in joined["benchmarks"]] == names
+    assert joined["context"] == {"kernel": "k", "backing.1": "x", "backing.2": "x"}
+    assert sorted(os.listdir(tmp_path)) == ["bench-list.txt", "bench.json"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts an overlay: needs root")
+def test_selftest_shards_are_a_partition(tmp_path):
+    ids = {}
+    for total, index in [(1, 0), (3, 0), (3, 1), (3, 2)]:
+        out = tmp_path / f"m{total}{index}.json"
+        env = dict(os.environ, GTEST_TOTAL_SHARDS=str(total), GTEST_SHARD_INDEX=str(index))
+        proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh",
+                               os.path.join(payload.GUEST_DIR, "selftest.sh"), "--matrix-out", str(out)],
+                              capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        matrix = json.loads(out.read_text())
+        ids[(total, index)] = [c["id"] for c in matrix["cases"]]
+        assert matrix["summary"]["by_target"]["kernel"]["pass"] == len(ids[(total, index)])
+    whole = ids[(1, 0)]
+    assert [ids[(3, i % 3)][i // 3] for i in range(len(whole))] == whole  # GoogleTest's i mod N

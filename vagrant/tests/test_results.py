@@ -113,3 +113,65 @@ def test_summary_caps_the_difference_list(tmp_path):
     text = results.summary(str(tmp_path), rows)
     assert "differs between kernels: 100" in text and "70 more" in text
     assert len(text.splitlines()) < 45
+
+
+def test_scratch_disk_cache_none_or_writethrough(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    img = tmp_path / "scratch.img"
+    qemu.make_scratch_disk(str(img), 16 << 30)
+    assert img.stat().st_size == 16 << 30 and img.stat().st_blocks == 0  # sparse
+    real_open = os.open
+
+    def no_direct(path, flags, *args):
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_direct)
+    cache, note = qemu.direct_io_cache_mode(str(img))
+    assert cache == "writethrough" and "refuses O_DIRECT" in note and str(tmp_path) in note
+
+
+def test_command_names_disks_by_serial():
+    cmd = qemu.command("/k", "/i", "/c.log", "/d.log", "tcg", 512, 1, "/r.img", "/s.img", "none")
+    text = " ".join(cmd)
+    assert "file=/r.img,format=raw,if=none,id=results,cache=writethrough" in text
+    assert "virtio-blk-pci,drive=results,serial=ovlab-results" in text
+    assert "file=/s.img,format=raw,if=none,id=scratch,cache=none" in text
+    assert "virtio-blk-pci,drive=scratch,serial=ovlab-scratch" in text
+    assert "scratch" not in " ".join(qemu.command("/k", "/i", "/c", "/d", "tcg", 512, 1, "/r.img"))
+
+
+def test_guest_disk_report():
+    assert results.parse_disk("role=scratch device=/dev/vdb fs=ext4 mount=/var/tmp/ovlab\n") == {
+        "role": "scratch", "device": "/dev/vdb", "fs": "ext4", "mount": "/var/tmp/ovlab"}
+    assert results.parse_disk("role=scratch device=/dev/vdb error=mount: mounting /dev/vdb failed: x=y\n") == {
+        "role": "scratch", "device": "/dev/vdb", "error": "mount: mounting /dev/vdb failed: x=y"}
+    assert results.parse_disk("") == {}
+    disk = {"size_bytes": 16 << 30, "cache": "none", "role": "scratch", "device": "/dev/vdb", "fs": "ext4",
+            "mount": "/var/tmp/ovlab"}
+    assert results.describe_disk(disk) == "virtio-blk 16 GiB sparse raw image, cache=none; ext4 on /dev/vdb at /var/tmp/ovlab"
+    raw = dict(disk, role="raw", size_bytes=512 << 20, cache="writethrough")
+    del raw["mount"]
+    assert results.describe_disk(raw) == ("virtio-blk 512 MiB sparse raw image, cache=writethrough; raw /dev/vdb "
+                                          "(OVLAB_DISK); the guest's scratch is tmpfs")
+    assert "unused (no virtio disk" in results.describe_disk(dict(disk, error="no virtio disk with serial x"))
+    assert results.describe_disk({}).startswith("none: the guest's scratch is tmpfs")
+
+
+def test_index_records_package_pin_image_disk_and_part(tmp_path):
+    r = results.KernelResult(kernel="6.1.0-47", suite="bookworm", pin="6.1.0-47", package="linux-image-6.1.0-47-amd64",
+                             package_version="6.1.170-3", disk={"describe": "virtio-blk …"},
+                             part={"part": 2, "parts": 3})
+    b = results.KernelResult(kernel="6.9.0", image="/k/bzImage", git_describe="v6.9-rc1-2-gabc")
+    run = {"spec": {"x": 1}, "shard": {"index": 2, "count": 3, "kernels": ["6.1.0-47", "6.9.0"]}, "complete": True}
+    index = results.write_index(str(tmp_path), [r, b], "selftest", "now", run)
+    assert index["spec"] == {"x": 1} and index["complete"] and index["shard"]["index"] == 2
+    e, f = index["kernels"]
+    assert (e["pin"], e["package"], e["package_version"], e["suite"]) == ("6.1.0-47", "linux-image-6.1.0-47-amd64",
+                                                                         "6.1.170-3", "bookworm")
+    assert e["disk"] == "virtio-blk …" and e["part"] == {"part": 2, "parts": 3}
+    assert (f["image"], f["git_describe"]) == ("/k/bzImage", "v6.9-rc1-2-gabc") and "package" not in f
+    assert results.KernelResult.from_json(dict(r.to_json(), unknown=1)) == r

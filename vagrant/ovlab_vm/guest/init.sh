@@ -1,8 +1,15 @@
 #!/bin/busybox sh
 # /init of the runner's initramfs: mount the basics, load the kernel modules the payload needs,
-# run the payload, send /results back over the second serial port, power off.
-# The runner reads the results archive (gzip'd tar) from the virtio disk or ttyS1, and the
+# set up the scratch disk, run the payload, write /results back, power off.
+# The runner reads the results archive (gzip'd tar) from the virtio results disk or ttyS1, and the
 # console (ttyS0) for panics and progress.
+# Disks are virtio-blk, told apart by their serial (/sys/block/vdX/serial), set by the runner:
+#   ovlab-results  the results archive (raw: a header line, then the tar.gz)
+#   $OVLAB_DISK_SERIAL (ovlab-scratch), when the runner attached one, by $OVLAB_DISK_ROLE:
+#     scratch  ext4, mounted on /var/tmp/ovlab, where the payload's scratch images go
+#              (OVLAB_SCRATCH_DIR=/var/tmp/ovlab)
+#     raw      left as it is; OVLAB_DISK=/dev/vdX names it for the payload (a pool, a thin pool)
+# What became of it is /results/disk.txt: `role=… device=… [fs=… mount=…] [error=…]`.
 /bin/busybox --install -s /bin
 export PATH=/ovlab/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp
@@ -33,6 +40,42 @@ while read -r name path; do
 done </etc/ovlab/modules.order
 cp /proc/filesystems /results/filesystems.txt
 
+disk_by_serial() {  # disk_by_serial SERIAL: the /dev/vdX whose virtio serial is SERIAL
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    for d in /sys/block/vd*; do
+      if [ -r "$d/serial" ] && [ "$(cat "$d/serial")" = "$1" ] && [ -b "/dev/${d##*/}" ]; then
+        echo "/dev/${d##*/}"
+        return 0
+      fi
+    done
+    sleep 0.2
+  done
+  return 1
+}
+
+: >/results/disk.txt
+if [ -n "${OVLAB_DISK_SERIAL:-}" ]; then
+  role=${OVLAB_DISK_ROLE:-scratch}
+  if ! dev=$(disk_by_serial "$OVLAB_DISK_SERIAL"); then
+    echo "role=$role error=no virtio disk with serial $OVLAB_DISK_SERIAL (is virtio_blk loaded?)" >/results/disk.txt
+  elif [ "$role" = raw ]; then
+    export OVLAB_DISK="$dev"
+    echo "role=raw device=$dev" >/results/disk.txt
+  else
+    mkdir -p /var/tmp/ovlab
+    # Lazy inode tables and journal (the sparse image reads as zeros), and no lazy-init thread
+    # writing them behind the payload's back (noinit_itable).
+    if out=$(mkfs.ext4 -F -q -m 0 -L ovlab-scratch -E lazy_itable_init=1,lazy_journal_init=1,nodiscard "$dev" 2>&1) &&
+      out=$(mount -t ext4 -o noinit_itable "$dev" /var/tmp/ovlab 2>&1); then
+      export OVLAB_SCRATCH_DIR=/var/tmp/ovlab
+      echo "role=scratch device=$dev fs=ext4 mount=/var/tmp/ovlab" >/results/disk.txt
+    else
+      echo "role=scratch device=$dev error=$(echo "$out" | tr '\n' ' ')" >/results/disk.txt
+    fi
+  fi
+  echo "ovlab: disk: $(cat /results/disk.txt)"
+fi
+
 if grep -qw overlay /proc/filesystems; then
   sh /ovlab/run-payload.sh /etc/ovlab/steps.sh /results /ovlab/bin
   echo $? >/results/exit.txt
@@ -41,17 +84,14 @@ else
   echo 125 >/results/exit.txt
 fi
 dmesg >/results/dmesg.txt
+grep -q ' /var/tmp/ovlab ' /proc/mounts && umount /var/tmp/ovlab
 
 # Results go back on the virtio disk the runner attached (raw: a header line, then the tar.gz),
 # else base64 on the second serial port (slow: about 40 KB/s under emulation). Either way the
 # header names the archive's length, so the runner can tell a complete copy from a cut one.
 tar -C /results -czf /tmp/results.tgz .
 size=$(wc -c </tmp/results.tgz)
-disk=""
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-  [ -b /dev/vda ] && disk=/dev/vda && break
-  sleep 0.2
-done
+disk=$(disk_by_serial ovlab-results) || { [ -b /dev/vda ] && [ -z "${OVLAB_DISK_SERIAL:-}" ] && disk=/dev/vda; }
 if [ -n "$disk" ] && [ "$(blockdev --getsize64 "$disk")" -gt "$((size + 4096))" ]; then
   { echo "OVLAB-RESULTS-BEGIN $size"; cat /tmp/results.tgz; } >"$disk"
   blockdev --flushbufs "$disk"
