@@ -288,10 +288,8 @@ TEST_F(CopyUpTest, InodeNumbersLikeKernel_ID1) {
     PutFile(s.lower(0) + "/g", "g");
     PutDir(s.upper() + "/dir");
   };
-  auto [es, ks] = MakeTwin(1, fill);
-  auto u = OpenEngine(es.Options());
+  auto [es, ks, u, merged] = OpenTwins(1, fill);
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
   ASSERT_FALSE(merged.empty());
   auto kstat = [&](const std::string& p) {
     struct stat st {};
@@ -400,7 +398,7 @@ std::string StoredXattrs(const std::string& path) {
 // the same merged view and the same names on disk. The overlay's private xattrs (here the lower
 // dir's opaque and a stray trusted.overlay.overlayX) stay invisible and untouchable.
 TEST_F(CopyUpTest, OverlayXattrsEscapedLikeKernel_XA1) {
-  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+  auto [es, ks, u, merged] = OpenTwins(1, [](const Stack& s) {
     PutDir(s.lower(0) + "/d");
     PutXattr(s.lower(0) + "/d", "trusted.overlay.opaque", "y");
     PutXattr(s.lower(0) + "/d", "trusted.overlay.overlay.opaque", "escaped");
@@ -411,10 +409,7 @@ TEST_F(CopyUpTest, OverlayXattrsEscapedLikeKernel_XA1) {
     PutXattr(s.lower(0) + "/f", "trusted.other", "t");
     PutFile(s.lower(0) + "/g", "g");
   });
-  auto u = OpenEngine(es.Options());
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
-  ASSERT_FALSE(merged.empty());
   EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));  // lists and reads unescaped
 
   const std::string too_long = "trusted.overlay." + std::string(235, 'a');

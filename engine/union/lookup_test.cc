@@ -67,10 +67,8 @@ void RichStack(const Stack& s) {
 class LookupTest : public UnionFixture {};
 
 TEST_F(LookupTest, MergedViewMatchesKernel_LK1_LK3_WO1_WO2_OP1) {
-  auto [es, ks] = MakeTwin(2, RichStack);
-  auto u = OpenEngine(es.Options());
+  auto [es, ks, u, merged] = OpenTwins(2, RichStack);
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
   ASSERT_FALSE(merged.empty());
   View engine = EngineView(*u), kernel = FsView(merged);
   EXPECT_EQ(Describe(engine), Describe(kernel));
@@ -138,10 +136,8 @@ TEST_F(LookupTest, MergedReaddirMatchesKernel_RD1) {
     PutFile(s.upper() + "/d/up", "u");
     PutWhiteout(s.upper() + "/d/f2");
   };
-  auto [es, ks] = MakeTwin(3, fill);
-  auto u = OpenEngine(es.Options());
+  auto [es, ks, u, merged] = OpenTwins(3, fill);
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
   ASSERT_FALSE(merged.empty());
   auto listing = u->ReadDir(kRoot, "/d");
   ASSERT_TRUE(listing);
@@ -225,7 +221,7 @@ std::vector<std::string> KernelTail(const std::string& dir, int after) {
 }
 
 TEST_P(ReaddirOffsetTest, SeekToSavedOffsetMatchesKernel_RD2) {
-  auto [es, ks] = MakeTwin(2, [](const Stack& s) {
+  auto [es, ks, u, merged] = OpenTwins(2, [](const Stack& s) {
     for (const char* n : {"x", "y", "k1", "k2", "k3", "gone"}) PutFile(s.lower(1) + "/m/" + n, n);
     for (const char* n : {"y", "z", "t1", "t2"}) PutFile(s.lower(0) + "/m/" + n, n);
     PutWhiteout(s.lower(0) + "/m/gone");
@@ -233,10 +229,7 @@ TEST_P(ReaddirOffsetTest, SeekToSavedOffsetMatchesKernel_RD2) {
     PutFile(s.upper() + "/m/u", "u");
     PutWhiteout(s.upper() + "/m/k2");
   });
-  auto u = OpenEngine(es.Options());
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
-  ASSERT_FALSE(merged.empty());
   auto m = u->Lookup(kRoot, kRootNode, "m");
   ASSERT_TRUE(m);
   auto h = u->OpenDir(kRoot, m->node);
@@ -280,10 +273,8 @@ TEST_F(LookupTest, RedirectsReadLikeKernel_RN2) {
     PutDir(s.upper() + "/bad");
     PutXattr(s.upper() + "/bad", "trusted.overlay.redirect", "/../../etc");
   };
-  auto [es, ks] = MakeTwin(2, fill);
-  auto u = OpenEngine(es.Options());
+  auto [es, ks, u, merged] = OpenTwins(2, fill);
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
   ASSERT_FALSE(merged.empty());
   View engine = EngineView(*u);
   EXPECT_EQ(Describe(engine), Describe(FsView(merged)));
@@ -302,13 +293,14 @@ TEST_F(LookupTest, LowerDirListParsing_LK2) {
 }
 
 TEST_F(LookupTest, FirstLowerIsTop_LK2) {
-  auto [es, ks] = MakeTwin(3, [](const Stack& s) {
-    for (int i = 0; i < 3; ++i) PutFile(s.lower(i) + "/f", "layer" + std::to_string(i));
-    PutFile(s.lower(2) + "/g", "bottom");
-  });
-  auto u = OpenEngine(es.Options(false));
+  auto [es, ks, u, merged] = OpenTwins(
+      3,
+      [](const Stack& s) {
+        for (int i = 0; i < 3; ++i) PutFile(s.lower(i) + "/f", "layer" + std::to_string(i));
+        PutFile(s.lower(2) + "/g", "bottom");
+      },
+      {}, false);
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks, {}, false);
   View v = EngineView(*u);
   EXPECT_NE(v["/f"].find("data=layer0"), std::string::npos);
   EXPECT_EQ(Describe(v), Describe(FsView(merged)));

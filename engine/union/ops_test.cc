@@ -200,10 +200,8 @@ std::vector<Op> Script() {
 class OpsTest : public UnionFixture {};
 
 TEST_F(OpsTest, ScriptMatchesKernelResultsAndView_CU1_WO1_OP1_HL1_RN1) {
-  auto [es, ks] = MakeTwin(2, BaseLayers);
-  auto u = OpenEngine(es.Options());
+  auto [es, ks, u, merged] = OpenTwins(2, BaseLayers);
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
   ASSERT_FALSE(merged.empty());
   std::string errors;
   for (const Op& op : Script()) {
@@ -233,7 +231,7 @@ TEST_F(OpsTest, ScriptMatchesKernelResultsAndView_CU1_WO1_OP1_HL1_RN1) {
 // open(O_CREAT) of a dangling symlink follows it and creates the missing target, as the kernel
 // does (open_last_lookups); O_EXCL, O_NOFOLLOW, loops and missing parents fail the same way.
 TEST_F(OpsTest, CreateThroughDanglingSymlinkMatchesKernel) {
-  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+  auto [es, ks, u, merged] = OpenTwins(1, [](const Stack& s) {
     PutSymlink(s.lower(0) + "/dang", "made");
     PutDir(s.lower(0) + "/sub");
     PutDir(s.lower(0) + "/d");
@@ -248,10 +246,7 @@ TEST_F(OpsTest, CreateThroughDanglingSymlinkMatchesKernel) {
     PutSymlink(s.lower(0) + "/todir", "sub");
     PutSymlink(s.lower(0) + "/viadir", "d/../sub/via");
   });
-  auto u = OpenEngine(es.Options());
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
-  ASSERT_FALSE(merged.empty());
   const struct {
     const char* path;
     int flags;
@@ -297,7 +292,7 @@ TEST_F(OpsTest, CreateThroughDanglingSymlinkMatchesKernel) {
 // reads the copied-up data; lower hard links are separate objects, so renaming one onto the other
 // moves it; a dir whose names are hidden by lower WO2 (xattr) whiteouts is not empty for rmdir.
 TEST_F(OpsTest, OldFdHardLinkRenameAndXattrWhiteoutRmdirMatchKernel) {
-  auto [es, ks] = MakeTwin(2, [](const Stack& s) {
+  auto [es, ks, u, merged] = OpenTwins(2, [](const Stack& s) {
     PutFile(s.lower(1) + "/f", "lower");
     ASSERT_EQ(::link((s.lower(1) + "/f").c_str(), (s.lower(1) + "/h2").c_str()), 0);
     PutFile(s.lower(1) + "/alt/gone", "g");
@@ -306,10 +301,7 @@ TEST_F(OpsTest, OldFdHardLinkRenameAndXattrWhiteoutRmdirMatchKernel) {
     PutFile(s.lower(0) + "/alt/gone", "");
     PutXattr(s.lower(0) + "/alt/gone", "trusted.overlay.whiteout", "");
   });
-  auto u = OpenEngine(es.Options());
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
-  ASSERT_FALSE(merged.empty());
   auto rc = [](bool ok) { return ErrnoText(ok ? 0 : errno); };
   auto result = [](const SysResult<void>& r) { return ErrnoText(r ? 0 : r.error()); };
 
@@ -472,16 +464,13 @@ time_t AtimeOf(const std::string& path) {
 // lower files O_NOATIME.
 TEST_P(OpsOnBackingTest, LowerReadKeepsLowerAtimeLikeKernel_NP1) {
   constexpr time_t kOld = 946684800;  // 2000-01-01: relatime would update it
-  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+  auto [es, ks, u, merged] = OpenTwins(1, [](const Stack& s) {
     std::string f = s.lower(0) + "/f";
     PutFile(f, "data");
     struct timespec ts[2] = {{kOld, 0}, {0, UTIME_OMIT}};
     ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0);
   });
-  auto u = OpenEngine(es.Options());
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
-  ASSERT_FALSE(merged.empty());
   char buf[8];
   auto h = u->Open(kRoot, "/f", O_RDONLY);
   ASSERT_TRUE(h);
@@ -498,15 +487,12 @@ TEST_P(OpsOnBackingTest, LowerReadKeepsLowerAtimeLikeKernel_NP1) {
 // A rename over a non-empty pure upper dir gets the upper filesystem's own errno, as on the
 // kernel (which leaves that check to it); a merged target is checked by the union: ENOTEMPTY.
 TEST_P(OpsOnBackingTest, RenameOverNonEmptyDirMatchesKernel) {
-  auto [es, ks] = MakeTwin(1, [](const Stack& s) {
+  auto [es, ks, u, merged] = OpenTwins(1, [](const Stack& s) {
     PutFile(s.lower(0) + "/m/x", "x");
     PutFile(s.upper() + "/ud/q", "q");
     PutDir(s.upper() + "/e");
   });
-  auto u = OpenEngine(es.Options());
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
-  ASSERT_FALSE(merged.empty());
   for (const char* target : {"/ud", "/m"}) {
     auto r = u->Rename(kRoot, "/e", target);
     int kernel = ::rename((merged + "/e").c_str(), (merged + target).c_str()) == 0 ? 0 : errno;

@@ -66,17 +66,14 @@ TEST_F(SafetyTest, HostileLayerNeverEscapes) {
 TEST_F(SafetyTest, LayerWithSymlinkedDirectoryComponentIsNotFollowed) {
   // A lower whose merged dir is a symlink in one layer and a dir in another: the engine never
   // walks through the symlink inside a layer (openat2 RESOLVE_NO_SYMLINKS).
-  auto [es, ks] = MakeTwin(2, [this](const Stack& s) {
+  auto [es, ks, u, merged] = OpenTwins(2, [this](const Stack& s) {
     PutDir(root_ + "/outside");
     PutFile(root_ + "/outside/leak", "leak");
     PutDir(s.lower(1) + "/dir");
     PutFile(s.lower(1) + "/dir/in", "in");
     PutSymlink(s.lower(0) + "/dir", root_ + "/outside");
   });
-  auto u = OpenEngine(es.Options());
   ASSERT_TRUE(u);
-  std::string merged = MountKernel(ks);
-  ASSERT_FALSE(merged.empty());
   EXPECT_EQ(Describe(EngineView(*u)), Describe(FsView(merged)));
   EXPECT_EQ(u->Stat(kRoot, "/dir/leak", AT_SYMLINK_NOFOLLOW).error(), ENOENT);
 }

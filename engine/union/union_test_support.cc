@@ -304,6 +304,17 @@ void UnionFixture::UnmountKernel(const Stack& s) {
   mounted_.erase(std::remove(mounted_.begin(), mounted_.end(), s.merged()), mounted_.end());
 }
 
+Twins UnionFixture::OpenTwins(int nlowers, const std::function<void(const Stack&)>& fill,
+                              const std::vector<std::string>& kernel_options, bool with_upper) {
+  auto [es, ks] = MakeTwin(nlowers, fill);
+  Twins t{es, ks, OpenEngine(es.Options(with_upper)), ""};
+  if (!t.engine) return t;
+  t.merged = MountKernel(ks, kernel_options, with_upper);
+  // Without the oracle the test must stop: an empty mount point would make its paths absolute.
+  if (t.merged.empty()) t.engine.reset();
+  return t;
+}
+
 std::string BackingParamName(const ::testing::TestParamInfo<scratch::Backing>& info) {
   return scratch::BackingName(info.param);
 }

@@ -48,6 +48,14 @@ std::string Describe(const View& v);  // one line per object, for failure messag
 // Runs fn as uid/gid (no supplementary groups) in a child process; returns its errno result.
 int AsUser(uid_t uid, gid_t gid, const std::function<int()>& fn);
 
+// Two stacks of the same content, the engine open on one and the kernel's overlay mounted on the
+// other (the oracle): the preamble of most tests, `auto [es, ks, u, merged] = OpenTwins(...)`.
+struct Twins {
+  Stack es, ks;
+  std::unique_ptr<Union> engine;  // null when either side failed (the test failed already)
+  std::string merged;             // the kernel's mount point
+};
+
 class UnionFixture : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -62,6 +70,9 @@ class UnionFixture : public ::testing::Test {
   std::string MountKernel(const Stack& s, const std::vector<std::string>& extra = {},
                           bool with_upper = true);
   void UnmountKernel(const Stack& s);
+  // MakeTwin, OpenEngine on the first (es.Options(with_upper)) and MountKernel on the second.
+  Twins OpenTwins(int nlowers, const std::function<void(const Stack&)>& fill,
+                  const std::vector<std::string>& kernel_options = {}, bool with_upper = true);
 
   // The filesystem the stacks live on; a subclass sets it in its constructor (before SetUp).
   scratch::Backing backing_ = scratch::Backing::kTmpfs;
